@@ -1,0 +1,215 @@
+"""The real Publisher: one Kafka producer per worker process, connected in the background.
+
+Start-up never waits for Kafka: ECS must not crash-loop because MSK is briefly unavailable.
+Until the first connection succeeds (retried with capped backoff) /readyz answers 503 and
+/current_time answers 503; liveness stays 200. After that, a periodic topic probe and every
+send outcome keep /readyz honest when the broker goes away and comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from event_api.events import KafkaRecord
+from event_api.producer import producer_config, send_and_wait
+from event_api.publisher import TIMEOUT, UNAVAILABLE, PublishError
+from event_api.settings import Settings
+from event_api.topic import ensure_topic
+
+log = logging.getLogger(__name__)
+
+ADMIN_TIMEOUT_MS = 10_000
+CLOSE_TIMEOUT_S = 5.0
+
+
+def _default_security_options(settings: Settings) -> dict:
+    # Imported late: building the MSK IAM token provider is the auth module's job.
+    from event_api.kafka_auth import client_security_options
+
+    return client_security_options(
+        settings.security_protocol, settings.region, settings.ca_file
+    )
+
+
+def _default_producer(**config):
+    from kafka import KafkaProducer
+
+    return KafkaProducer(**config)
+
+
+def _default_admin(**config):
+    from kafka import KafkaAdminClient
+
+    return KafkaAdminClient(**config)
+
+
+class KafkaPublisher:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        security_options=_default_security_options,
+        producer_factory=_default_producer,
+        admin_factory=_default_admin,
+        retry_initial_s: float = 1.0,
+        retry_max_s: float = 15.0,
+        probe_interval_s: float = 5.0,
+    ):
+        self._settings = settings
+        self._security_options = security_options
+        self._producer_factory = producer_factory
+        self._admin_factory = admin_factory
+        self._retry_initial_s = retry_initial_s
+        self._retry_max_s = retry_max_s
+        self._probe_interval_s = probe_interval_s
+        self._producer = None
+        self._admin = None
+        self._reason = "connecting to Kafka"
+        self._last_ok = 0.0
+        self._last_failure = 0.0
+        self._closing = False
+        self._task: asyncio.Task | None = None
+        # send() can block briefly on metadata; keep that off the event loop.
+        self._send_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kafka-send")
+        self._io_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka-admin")
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="kafka-connect")
+
+    def readiness(self) -> tuple[bool, str]:
+        if self._producer is None:
+            return False, self._reason
+        if self._last_failure > self._last_ok:
+            return False, self._reason
+        return True, f"connected; topic {self._settings.topic!r} exists"
+
+    async def publish(self, record: KafkaRecord) -> None:
+        if self._producer is None:
+            raise PublishError(UNAVAILABLE, "the Kafka producer is not connected yet")
+        try:
+            await send_and_wait(
+                self._producer,
+                self._settings.topic,
+                record,
+                self._settings.send_timeout_ms / 1000,
+                self._send_executor,
+            )
+        except PublishError as exc:
+            if exc.reason in (TIMEOUT, UNAVAILABLE):
+                self._mark_failure(f"last send failed: {exc.detail}")
+            raise
+        self._mark_ok()
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._close_clients)
+        self._send_executor.shutdown(wait=False, cancel_futures=True)
+        self._io_executor.shutdown(wait=False, cancel_futures=True)
+
+    # --- background work -------------------------------------------------------------
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        delay = self._retry_initial_s
+        while not self._closing:
+            try:
+                await loop.run_in_executor(self._io_executor, self._connect_once)
+                break
+            except Exception as exc:  # noqa: BLE001 - any failure: log, stay up, retry
+                self._reason = f"cannot connect to Kafka yet ({type(exc).__name__}); retrying"
+                log.warning(
+                    "Kafka connection attempt failed; retrying",
+                    extra={"fields": {"error": str(exc), "error_type": type(exc).__name__,
+                                      "retry_in_s": delay}},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._retry_max_s)
+        probe = None
+        while not self._closing:
+            await asyncio.sleep(self._probe_interval_s)
+            if probe is None or probe.done():
+                probe = loop.run_in_executor(self._io_executor, self._probe)
+            done, _ = await asyncio.wait({probe}, timeout=ADMIN_TIMEOUT_MS / 1000)
+            if not done:
+                self._mark_failure("Kafka topic probe timed out")
+            elif probe.exception() is not None:
+                self._mark_failure(f"Kafka topic probe failed ({type(probe.exception()).__name__})")
+            else:
+                self._mark_ok()
+
+    def _connect_once(self) -> None:
+        settings = self._settings
+        options = self._security_options(settings)
+        admin = producer = None
+        try:
+            admin = self._admin_factory(
+                bootstrap_servers=list(settings.bootstrap_servers),
+                client_id="event-api-admin",
+                request_timeout_ms=ADMIN_TIMEOUT_MS,
+                bootstrap_timeout_ms=5000,
+                reconnect_backoff_max_ms=2000,
+                **options,
+            )
+            ensure_topic(admin, settings.topic, settings.topic_partitions,
+                         settings.create_topic, ADMIN_TIMEOUT_MS)
+            producer = self._producer_factory(
+                **producer_config(settings.bootstrap_servers, settings.send_timeout_ms,
+                                  settings.linger_ms, settings.batch_size, options)
+            )
+            # Load the topic's metadata now so a request's send() never waits for it.
+            producer.partitions_for(settings.topic)
+        except BaseException:
+            _quietly_close(producer, admin)
+            raise
+        if self._closing:  # shutdown began while we were connecting
+            _quietly_close(producer, admin)
+            return
+        self._admin, self._producer = admin, producer
+        self._mark_ok()
+        log.info("Kafka producer connected", extra={"fields": {"topic": settings.topic}})
+
+    def _probe(self) -> None:
+        topics = self._admin.describe_topics([self._settings.topic])
+        if not topics or topics[0].get("error_code", 0) != 0:
+            raise LookupError(f"topic {self._settings.topic!r} is not available")
+
+    def _close_clients(self) -> None:
+        if self._producer is not None:
+            try:
+                # flush first: every request still waiting gets its real outcome.
+                self._producer.close(timeout=CLOSE_TIMEOUT_S)
+                log.info("Kafka producer flushed and closed")
+            except Exception as exc:  # noqa: BLE001 - shutdown must finish regardless
+                log.warning("closing the Kafka producer failed",
+                            extra={"fields": {"error": str(exc)}})
+        _quietly_close(None, self._admin)
+
+    def _mark_ok(self) -> None:
+        self._last_ok = time.monotonic()
+
+    def _mark_failure(self, reason: str) -> None:
+        self._reason = reason
+        self._last_failure = time.monotonic()
+
+
+def _quietly_close(producer, admin) -> None:
+    closers = []
+    if producer is not None:
+        closers.append(lambda: producer.close(timeout=1))
+    if admin is not None:
+        closers.append(admin.close)
+    for close in closers:
+        try:
+            close()
+        except Exception:  # noqa: BLE001, S110 - best effort on an already failing path
+            pass

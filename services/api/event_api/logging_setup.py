@@ -1,0 +1,44 @@
+"""JSON log lines on stdout (CloudWatch via awslogs parses one object per line)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+_configured = False
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update(fields)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Route every logger (ours, uvicorn's, kafka-python's) through one JSON handler."""
+    global _configured
+    root = logging.getLogger()
+    root.setLevel(level)
+    if not _configured:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(JsonFormatter())
+        root.handlers = [handler]
+        _configured = True
+    # kafka-python logs every reconnect attempt at INFO/WARNING; keep its noise down.
+    logging.getLogger("kafka").setLevel(max(logging.getLevelName(level), logging.WARNING))
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True

@@ -1,0 +1,125 @@
+"""KafkaPublisher lifecycle without a broker: start-up never blocks on Kafka, retries in the
+background, readiness follows outcomes, shutdown flushes. Client factories are stand-ins."""
+
+import asyncio
+
+import pytest
+from event_api.events import KafkaRecord
+from event_api.kafka_publisher import KafkaPublisher
+from event_api.publisher import UNAVAILABLE, PublishError
+from event_api.settings import load_settings
+from kafka import errors as kafka_errors
+
+SETTINGS = load_settings({"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
+                          "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
+                          "KAFKA_TOPIC": "t", "KAFKA_TOPIC_PARTITIONS": "4"})
+RECORD = KafkaRecord(b"k", b"v", [])
+
+
+class AdminStandIn:
+    def __init__(self, exists=False, describe_fails=False):
+        self.exists = exists
+        self.created = []
+        self.describe_fails = describe_fails
+        self.closed = False
+
+    def create_topics(self, topics, timeout_ms):
+        if self.exists:
+            raise kafka_errors.TopicAlreadyExistsError()
+        self.created.append(topics)
+
+    def wait_for_topics(self, names, timeout_ms):
+        pass
+
+    def describe_topics(self, names):
+        if self.describe_fails:
+            raise kafka_errors.KafkaConnectionError("down")
+        return [{"name": names[0], "error_code": 0, "partitions": [{}]}]
+
+    def close(self):
+        self.closed = True
+
+
+class ProducerStandIn:
+    def __init__(self, **config):
+        self.config = config
+        self.closed_with = None
+
+    def partitions_for(self, topic):
+        return {0}
+
+    def close(self, timeout=None):
+        self.closed_with = timeout
+
+
+def _publisher(admin, producer_factory, **kwargs):
+    return KafkaPublisher(SETTINGS, security_options=lambda s: {"security_protocol": "PLAINTEXT"},
+                          producer_factory=producer_factory, admin_factory=lambda **c: admin,
+                          retry_initial_s=0.01, retry_max_s=0.02, **kwargs)
+
+
+async def _until(predicate, timeout_s=3.0):
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
+        await asyncio.sleep(0.01)
+
+
+def test_start_returns_immediately_and_retries_until_kafka_is_reachable():
+    attempts = []
+    admin = AdminStandIn()
+
+    def flaky_producer(**config):
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise kafka_errors.KafkaTimeoutError("Unable to bootstrap")
+        return ProducerStandIn(**config)
+
+    async def go():
+        publisher = _publisher(admin, flaky_producer)
+        await publisher.start()
+        ready, reason = publisher.readiness()
+        assert not ready and reason
+        with pytest.raises(PublishError) as caught:
+            await publisher.publish(RECORD)
+        assert caught.value.reason == UNAVAILABLE
+        await _until(lambda: publisher.readiness()[0])
+        await publisher.close()
+
+    asyncio.run(go())
+    assert len(attempts) == 3
+    assert admin.created == [{"t": {"num_partitions": 4}}] * 3  # idempotent on every attempt
+
+
+def test_existing_topic_counts_as_success_and_close_flushes():
+    admin = AdminStandIn(exists=True)
+    made = []
+
+    async def go():
+        publisher = _publisher(admin, lambda **c: made.append(ProducerStandIn(**c)) or made[-1])
+        await publisher.start()
+        await _until(lambda: publisher.readiness()[0])
+        await publisher.close()
+
+    asyncio.run(go())
+    [producer] = made
+    assert producer.closed_with is not None and producer.closed_with > 0  # bounded flush
+    assert producer.config["acks"] == "all"
+    assert admin.closed
+
+
+def test_failed_probe_makes_readyz_fail_and_a_good_probe_restores_it():
+    admin = AdminStandIn()
+
+    async def go():
+        publisher = _publisher(admin, ProducerStandIn, probe_interval_s=0.02)
+        await publisher.start()
+        await _until(lambda: publisher.readiness()[0])
+        admin.describe_fails = True
+        await _until(lambda: not publisher.readiness()[0])
+        assert "probe failed" in publisher.readiness()[1]
+        admin.describe_fails = False
+        await _until(lambda: publisher.readiness()[0])
+        await publisher.close()
+
+    asyncio.run(go())

@@ -1,0 +1,162 @@
+"""Producer settings and the kafka-python future -> asyncio bridge (with a stand-in producer
+whose futures are real kafka.future.Future objects, resolved from another thread)."""
+
+import asyncio
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from event_api.events import KafkaRecord
+from event_api.producer import (
+    PRODUCER_IS_IDEMPOTENT,
+    classify,
+    producer_config,
+    send_and_wait,
+)
+from event_api.publisher import REJECTED, TIMEOUT, UNAVAILABLE, PublishError
+from kafka import KafkaProducer
+from kafka import errors as kafka_errors
+from kafka.future import Future
+
+RECORD = KafkaRecord(key=b"Ada", value=b"{}", headers=[("event_id", b"x")])
+
+
+class ThreadedProducer:
+    """Resolves each send's future from a separate thread, like kafka-python's sender."""
+
+    def __init__(self, outcome, delay_s=0.01):
+        self.outcome = outcome
+        self.delay_s = delay_s
+        self.sent = []
+
+    def send(self, topic, value, key, headers):
+        self.sent.append((topic, value, key, headers))
+        future = Future()
+        if self.outcome == "hang":
+            return future
+
+        def resolve():
+            time.sleep(self.delay_s)
+            if isinstance(self.outcome, BaseException):
+                future.failure(self.outcome)
+            else:
+                future.success(self.outcome)
+
+        threading.Thread(target=resolve, daemon=True).start()
+        return future
+
+
+def _run(producer, timeout_s=2.0):
+    async def go():
+        with ThreadPoolExecutor(2) as pool:
+            await send_and_wait(producer, "events", RECORD, timeout_s, pool)
+
+    asyncio.run(go())
+
+
+def test_acknowledged_send_returns_and_passes_key_value_headers():
+    producer = ThreadedProducer(outcome="metadata")
+    _run(producer)
+    assert producer.sent == [("events", b"{}", b"Ada", [("event_id", b"x")])]
+
+
+@pytest.mark.parametrize(
+    "error, reason",
+    [
+        (kafka_errors.KafkaTimeoutError("expired"), TIMEOUT),
+        (kafka_errors.RequestTimedOutError(), TIMEOUT),
+        (kafka_errors.KafkaConnectionError("refused"), UNAVAILABLE),
+        (kafka_errors.NodeNotReadyError(), UNAVAILABLE),
+        (ConnectionRefusedError(), UNAVAILABLE),
+        (kafka_errors.TopicAuthorizationFailedError(), REJECTED),
+        (kafka_errors.NotEnoughReplicasError(), REJECTED),
+    ],
+)
+def test_failed_ack_raises_publish_error_with_reason(error, reason):
+    with pytest.raises(PublishError) as caught:
+        _run(ThreadedProducer(outcome=error))
+    assert caught.value.reason == reason
+
+
+def test_missing_ack_is_a_timeout_within_the_bound():
+    started = time.monotonic()
+    with pytest.raises(PublishError) as caught:
+        _run(ThreadedProducer(outcome="hang"), timeout_s=0.3)
+    assert caught.value.reason == TIMEOUT
+    assert time.monotonic() - started < 1.5
+
+
+def test_send_raising_synchronously_is_mapped_too():
+    class Closed:
+        def send(self, *args, **kwargs):
+            raise kafka_errors.IllegalStateError("KafkaProducer already closed!")
+
+    with pytest.raises(PublishError) as caught:
+        _run(Closed())
+    assert caught.value.reason == UNAVAILABLE
+
+
+def test_event_loop_keeps_running_while_acks_are_pending():
+    async def go():
+        producer = ThreadedProducer(outcome="ok", delay_s=0.3)
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        tick_task = asyncio.create_task(ticker())
+        with ThreadPoolExecutor(4) as pool:
+            await asyncio.gather(*(send_and_wait(producer, "t", RECORD, 2, pool)
+                                   for _ in range(20)))
+        tick_task.cancel()
+        return ticks
+
+    assert asyncio.run(go()) >= 10
+
+
+def test_late_ack_after_timeout_is_ignored_quietly():
+    async def go():
+        producer = ThreadedProducer(outcome="ok", delay_s=0.3)
+        with ThreadPoolExecutor(1) as pool:
+            with pytest.raises(PublishError):
+                await send_and_wait(producer, "t", RECORD, 0.05, pool)
+            await asyncio.sleep(0.5)  # the late callback must not raise InvalidStateError
+
+    asyncio.run(go())
+
+
+def test_classify_keeps_publish_errors():
+    original = PublishError(REJECTED, "x")
+    assert classify(original) is original
+
+
+def test_producer_config_is_durable_and_batches():
+    config = producer_config(("h:1",), 5000, 5, 65536, {"security_protocol": "PLAINTEXT"})
+    assert config["acks"] == "all"
+    assert config["enable_idempotence"] is True
+    assert config["linger_ms"] > 0 and config["batch_size"] >= 16384
+    assert config["delivery_timeout_ms"] >= config["linger_ms"] + config["request_timeout_ms"]
+    assert config["max_block_ms"] <= 5000
+    assert set(config) <= set(KafkaProducer.DEFAULT_CONFIG)  # no unknown kwargs
+
+
+def test_idempotence_flag_matches_the_library_default_and_our_config():
+    assert PRODUCER_IS_IDEMPOTENT is True
+    assert KafkaProducer.DEFAULT_CONFIG["enable_idempotence"] is PRODUCER_IS_IDEMPOTENT
+    assert producer_config(("h:1",), 5000, 0, 16384, {})["enable_idempotence"] is True
+
+
+def test_producer_module_imports_without_side_effects():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, threading; sys.path.insert(0, 'services/api');"
+        "import event_api.producer as p; assert p.PRODUCER_IS_IDEMPOTENT;"
+        "assert threading.active_count() == 1, threading.enumerate()"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
