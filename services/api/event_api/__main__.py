@@ -18,6 +18,7 @@ import uvicorn
 
 from event_api.logging_setup import configure_logging
 from event_api.settings import SettingsError, load_settings
+from event_api.tcp import NoDelayH11Protocol
 
 GRACEFUL_SHUTDOWN_S = 10
 
@@ -47,6 +48,7 @@ def main() -> int:
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         lifespan="on",
+        http=NoDelayH11Protocol,  # see event_api/tcp.py: avoids +40 ms per kept-alive request
     )
     return 0
 
