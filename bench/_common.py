@@ -1,0 +1,36 @@
+"""Shared pieces of the benchmarks: percentiles, a started local broker, the machine line."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+for extra in (REPO_ROOT, REPO_ROOT / "services" / "api", REPO_ROOT / "services" / "consumer"):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile; `values` need not be sorted."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered)) - 1))
+    return ordered[rank]
+
+
+def summary_ms(latencies_s: list[float]) -> str:
+    ms = [v * 1000 for v in latencies_s]
+    if not ms:
+        return "no samples"
+    return (f"p50 {percentile(ms, 50):7.1f} ms  p99 {percentile(ms, 99):7.1f} ms  "
+            f"mean {statistics.fmean(ms):7.1f} ms")
+
+
+def machine() -> str:
+    return (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}")

@@ -1,0 +1,85 @@
+"""A minimal closed-loop HTTP/1.1 load generator on asyncio streams.
+
+httpx's async connection pool costs more CPU per request than the server under test on a
+2-core machine (its throughput fell as concurrency rose even for /hello), so the benchmarks
+use this: one kept-alive connection per simulated client, one request at a time each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class LoadResult:
+    latencies_s: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    errors: int = 0
+    elapsed_s: float = 0.0
+    bodies: list[tuple[int, bytes]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> int:
+        return len(self.latencies_s)
+
+    @property
+    def rate(self) -> float:
+        return self.ok / self.elapsed_s if self.elapsed_s else 0.0
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    length = 0
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value.strip())
+    body = await reader.readexactly(length) if length else b""
+    return status, body
+
+
+async def run_load(host: str, port: int, concurrency: int, seconds: float,
+                   path_for: Callable[[int, int], str], request_timeout_s: float = 15.0,
+                   keep_bodies: bool = False) -> LoadResult:
+    """Each of `concurrency` clients sends GET path_for(client, n) until `seconds` have passed;
+    2xx answers count as successes (with their latency), everything else by status."""
+    result = LoadResult()
+    deadline = time.perf_counter() + seconds
+
+    async def client(client_id: int) -> None:
+        reader = writer = None
+        n = 0
+        while time.perf_counter() < deadline:
+            n += 1
+            started = time.perf_counter()
+            try:
+                if writer is None:
+                    reader, writer = await asyncio.wait_for(
+                        asyncio.open_connection(host, port), request_timeout_s)
+                request = (f"GET {path_for(client_id, n)} HTTP/1.1\r\nHost: {host}\r\n\r\n")
+                writer.write(request.encode())
+                status, body = await asyncio.wait_for(_read_response(reader), request_timeout_s)
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
+                result.errors += 1
+                if writer is not None:
+                    writer.close()
+                reader = writer = None
+                await asyncio.sleep(0.05)  # a refused connection must not become a busy loop
+                continue
+            result.statuses[status] = result.statuses.get(status, 0) + 1
+            if keep_bodies:
+                result.bodies.append((status, body))
+            if 200 <= status < 300:
+                result.latencies_s.append(time.perf_counter() - started)
+        if writer is not None:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(i) for i in range(concurrency)))
+    result.elapsed_s = time.perf_counter() - started
+    return result
