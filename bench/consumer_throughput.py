@@ -1,0 +1,115 @@
+"""Consumer handler throughput and cold import time.
+
+    .venv/bin/python bench/consumer_throughput.py [--repeats 5]
+
+Records/s through the real Lambda handler (Powertools logging + EMF metrics, SQLite dead-letter
+sink) for batches of 100 / 1,000 / 10,000 API events, all valid and with 10 % poison; and the
+handler module's import time in fresh interpreters (what a Lambda cold start pays on import).
+Log and metric output goes to /dev/null while timing. Figures are relative: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for sub in ("", "services/consumer", "services/api"):
+    sys.path.insert(0, str(ROOT / sub))
+
+from event_api.events import build_event, to_record  # noqa: E402
+from event_consumer.deadletter import SqliteDeadLetterSink  # noqa: E402
+from event_consumer.handler import build_handler  # noqa: E402
+from kafka.consumer.fetcher import ConsumerRecord  # noqa: E402
+
+from local.esm import LocalLambdaContext, build_msk_event  # noqa: E402
+
+
+def make_event(n: int, poison_share: float, rng: random.Random) -> dict:
+    records = []
+    for i in range(n):
+        if rng.random() < poison_share:
+            key, value, headers = None, b"\xfe" + rng.randbytes(60), []
+        else:
+            rec = to_record(build_event(f"user{i % 100}"))
+            key, value, headers = rec.key, rec.value, rec.headers
+        records.append(ConsumerRecord("events", i % 3, -1, i // 3, int(time.time() * 1000), 0,
+                                      key, value, headers, None, 0, 0, 0))
+    return build_msk_event(records, "arn:aws:kafka:local:0:cluster/bench/x", "127.0.0.1:9098")
+
+
+@contextmanager
+def stdout_to_devnull():
+    """Powertools writes logs and EMF to fd 1; keep it out of the measurement's terminal."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(devnull)
+        os.close(saved)
+
+
+def throughput(n: int, poison_share: float, repeats: int, workdir: str) -> float:
+    rng = random.Random(n)
+    event = make_event(n, poison_share, rng)
+    rates = []
+    for r in range(repeats + 1):
+        sink = SqliteDeadLetterSink(os.path.join(workdir, f"dl-{n}-{poison_share}-{r}.sqlite"))
+        handler = build_handler(sink=sink)
+        context = LocalLambdaContext("bench", "arn:aws:lambda:local:0:function:bench")
+        with stdout_to_devnull():
+            started = time.perf_counter()
+            handler(event, context)
+            elapsed = time.perf_counter() - started
+        if r:  # the first run warms caches (regex compile, SQLite, logger formatters)
+            rates.append(n / elapsed)
+    return statistics.median(rates)
+
+
+def cold_import_ms(repeats: int) -> tuple[float, float, bool]:
+    code = (
+        "import time, sys; t = time.perf_counter(); import event_consumer.handler; "
+        "print((time.perf_counter() - t) * 1000, 'boto3' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "services/consumer"),
+           "DEAD_LETTER_SQLITE_PATH": os.path.join(tempfile.gettempdir(), "bench-dl.sqlite")}
+    samples, boto3_loaded = [], False
+    for _ in range(repeats):
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True, timeout=60).stdout.split()
+        samples.append(float(out[0]))
+        boto3_loaded |= out[1] == "True"
+    return statistics.median(samples), min(samples), boto3_loaded
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as workdir:
+        print(f"{'batch':>7} {'poison':>7} {'records/s (median of ' + str(args.repeats) + ')':>28}")
+        for n in (100, 1_000, 10_000):
+            for share in (0.0, 0.1):
+                rate = throughput(n, share, args.repeats, workdir)
+                print(f"{n:>7} {share:>7.0%} {rate:>28,.0f}")
+    median, best, boto3_loaded = cold_import_ms(max(args.repeats, 7))
+    print(f"cold import of event_consumer.handler: median {median:.1f} ms, best {best:.1f} ms "
+          f"(fresh interpreter each; boto3 imported: {boto3_loaded})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

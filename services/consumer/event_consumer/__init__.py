@@ -1,0 +1,1 @@
+"""Lambda consumer: MSK batches in, events processed, poison records dead-lettered."""

@@ -1,0 +1,115 @@
+"""The local event source mapping's event and on-failure record match AWS's documented shapes."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from local.deadletter_store import JsonlDestination, SqliteDestination, open_destination
+from local.esm import EsmSettings, SettingsError, build_msk_event, load_settings, on_failure_record
+from tests.fixtures.consumer import consumer_record
+
+
+def test_event_built_from_broker_records_equals_the_documented_example(aws_msk_event):
+    raw = aws_msk_event["records"]["mytopic-0"][0]
+    # The same record as the broker would hand it over (bytes, not base64).
+    record = consumer_record(
+        base64.b64decode(raw["value"]),
+        topic="mytopic", partition=0, offset=15, timestamp=raw["timestamp"],
+        key=base64.b64decode(raw["key"]),
+        headers=[("headerKey", b"headerValue")],
+    )
+
+    built = build_msk_event([record], aws_msk_event["eventSourceArn"],
+                            aws_msk_event["bootstrapServers"])
+
+    # The example's key is not canonical base64 (non-zero padding bits); compare decoded bytes.
+    built_key = built["records"]["mytopic-0"][0].pop("key")
+    expected = json.loads(json.dumps(aws_msk_event))
+    expected_key = expected["records"]["mytopic-0"][0].pop("key")
+    assert base64.b64decode(built_key) == base64.b64decode(expected_key)
+    assert built == expected
+
+
+def test_records_are_grouped_by_topic_partition_in_offset_order():
+    records = [
+        consumer_record(b"c", partition=1, offset=7),
+        consumer_record(b"a", partition=0, offset=3),
+        consumer_record(b"b", partition=0, offset=4),
+        consumer_record(b"d", partition=1, offset=8, key=None),
+    ]
+    event = build_msk_event(records, "arn", "host:9098")
+    assert {k: [r["offset"] for r in v] for k, v in event["records"].items()} == {
+        "events-1": [7, 8],
+        "events-0": [3, 4],
+    }
+    assert "key" not in event["records"]["events-1"][1]
+
+
+def _settings(**overrides) -> EsmSettings:
+    return EsmSettings(bootstrap_servers="127.0.0.1:9098", topics=("events",), region="us-east-1",
+                       **overrides)
+
+
+def test_on_failure_record_has_the_documented_fields():
+    records = [consumer_record(b"x", offset=o, partition=p) for p in (0, 1) for o in (5, 6, 7)]
+    doc = on_failure_record(records, _settings(), invoke_count=4, payload_size=1234)
+
+    assert set(doc) == {"requestContext", "responseContext", "version", "timestamp",
+                        "KafkaBatchInfo"}
+    assert set(doc["requestContext"]) == {"requestId", "functionArn", "condition",
+                                          "approximateInvokeCount"}
+    assert doc["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert doc["requestContext"]["approximateInvokeCount"] == 4
+    assert doc["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST",
+                                      "functionError": "Unhandled"}
+    assert doc["version"] == "1.0" and doc["timestamp"].endswith("Z")
+    info = doc["KafkaBatchInfo"]
+    assert info["batchSize"] == 6 and info["payloadSize"] == 1234
+    assert info["eventSourceArn"].startswith("arn:aws:kafka:us-east-1:")
+    assert info["recordsInfo"]["events-1"] == {
+        "firstRecordOffset": "5", "lastRecordOffset": "7",
+        "firstRecordTimestamp": "2023-11-14T22:13:20.000Z",
+        "lastRecordTimestamp": "2023-11-14T22:13:20.000Z",
+    }
+
+
+@pytest.mark.parametrize("scheme", ["jsonl", "sqlite"])
+def test_on_failure_destinations_are_real_files(tmp_path, scheme):
+    path = tmp_path / f"failures.{scheme}"
+    dest = open_destination(f"{scheme}:{path}")
+    assert isinstance(dest, JsonlDestination if scheme == "jsonl" else SqliteDestination)
+    dest.write({"n": 1})
+    dest.write({"n": 2})
+    assert open_destination(f"{scheme}:{path}").read_all() == [{"n": 1}, {"n": 2}]
+    assert path.stat().st_size > 0
+
+
+def test_settings_report_every_bad_value_at_once(tmp_path):
+    env = {
+        "KAFKA_SECURITY_PROTOCOL": "SSL",
+        "ESM_BATCH_SIZE": "0",
+        "ESM_BATCHING_WINDOW_S": "soon",
+        "ESM_MAX_RETRY_ATTEMPTS": "-2",
+        "ESM_STARTING_POSITION": "EARLIEST",
+        "ESM_ON_FAILURE": "s3:bucket",
+        "KAFKA_CA_FILE": str(tmp_path / "missing.pem"),
+    }
+    with pytest.raises(SettingsError) as caught:
+        load_settings([], env)
+    problems = caught.value.problems
+    for expected in ("KAFKA_BOOTSTRAP_SERVERS", "KAFKA_TOPIC", "KAFKA_SECURITY_PROTOCOL",
+                     "ESM_BATCH_SIZE", "ESM_BATCHING_WINDOW_S", "ESM_MAX_RETRY_ATTEMPTS",
+                     "ESM_STARTING_POSITION", "ESM_ON_FAILURE", "KAFKA_CA_FILE"):
+        assert sum(expected in p for p in problems) >= 1, (expected, problems)
+
+
+def test_flags_override_environment(tmp_path):
+    env = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "KAFKA_TOPIC": "a", "AWS_REGION": "eu-west-1",
+           "ESM_BATCH_SIZE": "10"}
+    s = load_settings(["--topic", "b,c", "--batch-size", "500",
+                       "--on-failure", f"sqlite:{tmp_path / 'f.db'}"], env)
+    assert s.topics == ("b", "c") and s.batch_size == 500 and s.region == "eu-west-1"
+    assert s.on_failure.startswith("sqlite:")
