@@ -1,0 +1,1 @@
+"""Reusable Pulumi components of the event pipeline; one ComponentResource per module."""

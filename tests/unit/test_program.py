@@ -1,0 +1,137 @@
+"""The whole program (`__main__.py`) under Pulumi mocks with real stack configs."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pytest
+
+from components.kafka import parse_cluster_arn
+from tests.fixtures.pulumi_mocks import (
+    PROJECT_ROOT,
+    PipelineMocks,
+    PulumiRun,
+    run_main,
+    stack_config,
+)
+
+MSK = "aws:msk/serverlessCluster:ServerlessCluster"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+STACK_OUTPUTS = {"vpcId", "privateSubnetIds", "publicSubnetIds", "apiUrl", "repositoryUrl",
+                 "imageDigest", "ecsClusterName", "ecsServiceName"}
+
+
+@pytest.fixture(scope="module")
+def dev() -> PulumiRun:
+    return run_main(stack_config("dev"))
+
+
+@pytest.fixture(scope="module")
+def without_kafka() -> PulumiRun:
+    return run_main({**stack_config("dev"), "kafkaEnabled": False})
+
+
+def _interface_services(run: PulumiRun) -> set[str]:
+    return {e.inputs["serviceName"].rsplit(".", 1)[-1] if "ecr." not in e.inputs["serviceName"]
+            else e.inputs["serviceName"].split("amazonaws.", 1)[-1].split(".", 1)[-1]
+            for e in run.of_type(ENDPOINT) if e.inputs["vpcEndpointType"] == "Interface"}
+
+
+def test_the_dev_stack_file_is_a_cheap_stack():
+    config = stack_config("dev")
+    assert config["aws:region"] == "us-east-1"
+    assert config["event-pipeline:availabilityZoneCount"] == 2
+    assert config["event-pipeline:apiDesiredCount"] == 1
+
+
+def test_dev_stack_exports(dev):
+    outputs = dev.outputs
+    assert set(outputs) == STACK_OUTPUTS | {"kafkaClusterArn", "kafkaBootstrapBrokers"}
+    vpc = dev.one("aws:ec2/vpc:Vpc")
+    assert outputs["vpcId"] == vpc.id and outputs["vpcId"].startswith("vpc-")
+    assert len(outputs["privateSubnetIds"]) == len(outputs["publicSubnetIds"]) == 2
+    assert all(s.startswith("subnet-") for s in outputs["privateSubnetIds"])
+    assert outputs["kafkaClusterArn"] == dev.one(MSK).outputs["arn"]
+    assert parse_cluster_arn(outputs["kafkaClusterArn"]).region == "us-east-1"
+    assert outputs["kafkaBootstrapBrokers"] == dev.one(MSK).outputs["bootstrapBrokersSaslIam"]
+    alb = dev.one("aws:lb/loadBalancer:LoadBalancer")
+    assert outputs["apiUrl"] == f"http://{alb.outputs['dnsName']}"
+    assert outputs["imageDigest"].startswith(outputs["repositoryUrl"] + "@sha256:")
+    assert outputs["ecsClusterName"] == dev.one("aws:ecs/cluster:Cluster").outputs["name"]
+    assert outputs["ecsServiceName"] == dev.one("aws:ecs/service:Service").outputs["name"]
+
+
+def test_dev_stack_has_kafka_and_its_endpoints(dev):
+    assert len(dev.of_type(MSK)) == 1
+    assert _interface_services(dev) == {"ecr.api", "ecr.dkr", "logs", "sts", "lambda", "sqs"}
+
+
+def test_without_kafka_there_is_no_msk_and_no_kafka_only_endpoint(without_kafka):
+    assert without_kafka.of_type(MSK) == []
+    assert _interface_services(without_kafka) == {"ecr.api", "ecr.dkr", "logs"}
+    assert set(without_kafka.outputs) == STACK_OUTPUTS
+    assert not any(r.name.endswith("producer-policy") for r in without_kafka.of_type(ROLE_POLICY))
+    task = without_kafka.one("aws:ecs/taskDefinition:TaskDefinition")
+    env = {e["name"]: e["value"]
+           for e in json.loads(task.inputs["containerDefinitions"])[0]["environment"]}
+    assert env["KAFKA_DISABLED"] == "true" and env["KAFKA_BOOTSTRAP_SERVERS"] == ""
+
+
+def test_the_producer_policy_follows_the_apis_idempotence_flag(dev):
+    from event_api.producer import PRODUCER_IS_IDEMPOTENT
+
+    policy = json.loads(dev.one(ROLE_POLICY, "api-producer-policy").inputs["policy"])
+    actions = {a for s in policy["Statement"] for a in s["Action"]}
+    assert ("kafka-cluster:WriteDataIdempotently" in actions) is PRODUCER_IS_IDEMPOTENT
+    assert "kafka-cluster:CreateTopic" in actions  # the API creates its topic at start-up
+
+
+def test_every_resource_hangs_under_a_component(dev):
+    stack = next(r.parent for r in dev.resources if r.type.startswith("event-pipeline:"))
+    for resource in dev.resources:
+        if resource.custom:
+            assert resource.parent != stack, f"{resource.name} is not inside a component"
+
+
+def test_only_the_load_balancer_admits_the_internet(dev):
+    public = [r for r in dev.of_type(INGRESS) if r.inputs.get("cidrIpv4") or r.inputs.get(
+        "cidrIpv6")]
+    alb_sg = dev.one("aws:lb/loadBalancer:LoadBalancer").inputs["securityGroups"]
+    assert public and all(r.inputs["securityGroupId"] in alb_sg for r in public)
+    assert {r.inputs["fromPort"] for r in public} <= {80, 443}
+
+
+BAD_STACK_CONFIG = [
+    ({"ipamPoolCidr": "10.11.0.5/20"}, "event-pipeline:ipamPoolCidr = '10.11.0.5/20'"),
+    ({"vpcNetmaskLength": 27}, "event-pipeline:subnetNetmaskLength = 24"),
+    ({"consumerStartingPosition": "EARLIEST"},
+     "event-pipeline:consumerStartingPosition = 'EARLIEST'"),
+    ({"apiDesiredCount": -1}, "event-pipeline:apiDesiredCount = -1"),
+    ({"topicName": "events!"}, "event-pipeline:topicName = 'events!'"),
+    ({"availabilityZoneCount": 7}, "event-pipeline:availabilityZoneCount = 7"),
+    ({"aws:region": None}, "aws:region is not set"),
+]
+
+
+@pytest.mark.parametrize(("override", "expected"), BAD_STACK_CONFIG,
+                         ids=[next(iter(c[0])) for c in BAD_STACK_CONFIG])
+def test_bad_config_stops_before_any_resource_with_one_clear_error(override, expected):
+    mocks = PipelineMocks()
+    with pytest.raises(pulumi.RunError) as error:
+        run_main({**stack_config("dev"), **override}, mocks=mocks)
+    assert expected in str(error.value)
+    assert str(error.value).startswith("Invalid stack configuration (1 problem(s))")
+    assert mocks.resources == []
+    assert mocks.calls == []
+
+
+@pytest.mark.parametrize("stack", sorted(p.name.split(".")[1] for p in PROJECT_ROOT.glob(
+    "Pulumi.*.yaml")))
+def test_every_stack_file_in_the_repo_is_valid_and_deploys(stack):
+    run = run_main(stack_config(stack))
+    assert run.outputs["apiUrl"].startswith(("http://", "https://"))
+    azs = int(stack_config(stack).get("event-pipeline:availabilityZoneCount", 2))
+    assert len(run.outputs["privateSubnetIds"]) == azs
