@@ -54,6 +54,18 @@ class ApiServer:
             self.process.wait(timeout=5)
             raise
 
+    def wait_ready(self, timeout_s: float = 60.0) -> bool:
+        """True once /readyz answers 200 (producer connected, topic present)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                if httpx.get(self.base_url + "/readyz", timeout=2.0).status_code == 200:
+                    return True
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        return False
+
     def stop(self) -> None:
         if self.process.poll() is None:
             try:
@@ -102,6 +114,9 @@ def launch_api_server(env: dict, log_dir: Path, topic: str | None = None,
             env=full_env,
             stdout=log_file,
             stderr=subprocess.STDOUT,
+            # Its own session: a terminal Ctrl-C reaches only our process, which then stops the
+            # API before the consumer and the broker (the order that loses nothing).
+            start_new_session=True,
         )
     server = ApiServer(process=process, port=port, log_path=log_path, env=full_env)
     try:
