@@ -6,12 +6,16 @@ from pathlib import Path
 
 import pulumi
 
+from components import lambda_package
 from components.api_service import ApiService, ApiServiceArgs
+from components.consumer import Consumer, ConsumerArgs
 from components.kafka import KafkaCluster, KafkaClusterArgs
 from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, NetworkArgs
 from settings import load_settings
 
 API_DIR = Path("services") / "api"  # Pulumi runs the program in the project directory
+CONSUMER_DIR = Path("services") / "consumer"
+CONSUMER_PYTHON = "3.13"  # the Lambda runtime's Python (ConsumerArgs.runtime is python3.13)
 
 
 def api_producer_is_idempotent() -> bool:
@@ -55,12 +59,36 @@ api = ApiService("api", ApiServiceArgs(
     build_context=API_DIR.as_posix(),
 ))
 
-# --- consumer ---------------------------------------------------------------------------
-# The Lambda consumer (components/consumer.py) is wired in here, only when kafka is not None:
-# it takes settings.consumer, settings.kafka.topic_name, the network (allow_endpoint_access for
-# sts/lambda/sqs with kafka.security_group_id: the event source mapping's pollers use the
-# cluster's security group) and kafka (arn, consumer_policy_json).
-# -----------------------------------------------------------------------------------------
+# The Lambda consumer exists only with Kafka (the kafkaEnabled cost toggle).
+consumer = None
+if kafka is not None:
+    # Built when the program runs (preview and up), for arm64 and the function's Python;
+    # reused from build/ while nothing in it changed.
+    consumer_code = lambda_package.build_lambda_archive(
+        CONSUMER_DIR / "event_consumer",
+        CONSUMER_DIR / "requirements.txt",
+        Path("build") / "consumer",
+        python_version=CONSUMER_PYTHON,
+    )
+    c = settings.consumer
+    consumer = Consumer("consumer", ConsumerArgs(
+        code=consumer_code,
+        network=network,
+        cluster_arn=kafka.arn,
+        cluster_security_group_id=kafka.security_group_id,
+        topic=settings.kafka.topic_name,
+        consumer_group_id=c.group_id,
+        starting_position=c.starting_position,
+        batch_size=c.batch_size,
+        batching_window_seconds=c.batching_window_seconds,
+        provisioned_pollers=c.provisioned_pollers,
+        maximum_retry_attempts=c.max_retry_attempts,
+        memory_mb=c.memory_mb,
+        timeout_seconds=c.timeout_seconds,
+        reserved_concurrency=c.reserved_concurrency,
+        log_retention_days=settings.api.log_retention_days,
+        offset_lag_alarm_threshold=c.lag_alarm_threshold,
+    ))
 
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("privateSubnetIds", network.private_subnet_ids)
@@ -73,3 +101,9 @@ pulumi.export("repositoryUrl", api.repository_url)
 pulumi.export("imageDigest", api.image_digest)
 pulumi.export("ecsClusterName", api.cluster_name)
 pulumi.export("ecsServiceName", api.service_name)
+if consumer is not None:
+    pulumi.export("consumerFunctionName", consumer.function_name)
+    pulumi.export("consumerLogGroup", consumer.log_group_name)
+    pulumi.export("deadLetterQueueUrl", consumer.dead_letter_queue_url)
+    pulumi.export("eventSourceMappingUuid", consumer.mapping_uuid)
+    pulumi.export("consumerAlarmNames", consumer.alarm_names)

@@ -22,6 +22,11 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 STACK_OUTPUTS = {"vpcId", "privateSubnetIds", "publicSubnetIds", "apiUrl", "repositoryUrl",
                  "imageDigest", "ecsClusterName", "ecsServiceName"}
+KAFKA_OUTPUTS = {"kafkaClusterArn", "kafkaBootstrapBrokers", "consumerFunctionName",
+                 "consumerLogGroup", "deadLetterQueueUrl", "eventSourceMappingUuid",
+                 "consumerAlarmNames"}
+LAMBDA = "aws:lambda/function:Function"
+ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +54,7 @@ def test_the_dev_stack_file_is_a_cheap_stack():
 
 def test_dev_stack_exports(dev):
     outputs = dev.outputs
-    assert set(outputs) == STACK_OUTPUTS | {"kafkaClusterArn", "kafkaBootstrapBrokers"}
+    assert set(outputs) == STACK_OUTPUTS | KAFKA_OUTPUTS
     vpc = dev.one("aws:ec2/vpc:Vpc")
     assert outputs["vpcId"] == vpc.id and outputs["vpcId"].startswith("vpc-")
     assert len(outputs["privateSubnetIds"]) == len(outputs["publicSubnetIds"]) == 2
@@ -62,6 +67,27 @@ def test_dev_stack_exports(dev):
     assert outputs["imageDigest"].startswith(outputs["repositoryUrl"] + "@sha256:")
     assert outputs["ecsClusterName"] == dev.one("aws:ecs/cluster:Cluster").outputs["name"]
     assert outputs["ecsServiceName"] == dev.one("aws:ecs/service:Service").outputs["name"]
+
+
+def test_dev_stack_wires_the_consumer_to_the_cluster_and_topic(dev):
+    function = dev.one(LAMBDA)
+    mapping = dev.one(ESM)
+    assert dev.outputs["consumerFunctionName"] == function.outputs["name"]
+    assert mapping.inputs["eventSourceArn"] == dev.one(MSK).outputs["arn"]
+    assert mapping.inputs["topics"] == ["events"]
+    assert mapping.inputs["startingPosition"] == "TRIM_HORIZON"
+    assert dev.outputs["eventSourceMappingUuid"] == mapping.outputs["uuid"]
+    # The deployment package is built once, from the consumer's source and pinned requirements,
+    # for the function's own Python version.
+    ((args, kwargs),) = dev.lambda_builds
+    assert [str(a) for a in args[:2]] == ["services/consumer/event_consumer",
+                                         "services/consumer/requirements.txt"]
+    assert function.inputs["runtime"] == f"python{kwargs['python_version']}"
+
+
+def test_without_kafka_there_is_no_consumer(without_kafka):
+    assert without_kafka.of_type(LAMBDA) == [] and without_kafka.of_type(ESM) == []
+    assert without_kafka.lambda_builds == []
 
 
 def test_dev_stack_has_kafka_and_its_endpoints(dev):

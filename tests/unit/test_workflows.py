@@ -66,7 +66,8 @@ def test_aws_access_is_oidc_role_assumption_only(path):
 
 def test_pull_requests_preview_with_the_pulumi_action_and_comment():
     workflow = _load(ROOT / ".github" / "workflows" / "pull-request.yml")
-    pulumi_steps = [s for _, _, s in _steps(workflow) if s.get("uses", "").startswith("pulumi/actions@")]
+    pulumi_steps = [s for _, _, s in _steps(workflow)
+                    if s.get("uses", "").startswith("pulumi/actions@")]
     assert len(pulumi_steps) == 1
     inputs = pulumi_steps[0]["with"]
     assert inputs["command"] == "preview"
