@@ -45,6 +45,7 @@ MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 _ACCOUNT = "000000000000"  # a fake account id: nothing here talks to AWS
 _CLUSTER_UUID = "00000000-0000-0000-0000-000000000000-1"
 _MAX_BACKOFF_S = 5.0
+_RECONNECT_BACKOFF_S = 1.0
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -267,14 +268,31 @@ class LocalEventSourceMapping:
         return self._stop.is_set()
 
     def run(self) -> None:
-        consumer = self._consumer()
+        from kafka.errors import KafkaError
+
+        consumer = None
         try:
             while not self._stop.is_set():
-                batch = self._collect(consumer)
-                if batch:
-                    self._deliver(consumer, batch)
+                try:
+                    if consumer is None:
+                        consumer = self._consumer()
+                    batch = self._collect(consumer)
+                    if batch:
+                        self._deliver(consumer, batch)
+                except KafkaError as err:
+                    # Like AWS's pollers, survive a broker outage: drop what was polled but not
+                    # committed and start again from the committed offsets once Kafka is back.
+                    # A batch processed but not committed is delivered again (at least once).
+                    logger.warning("Kafka unavailable; restarting the poller from the committed "
+                                   "offsets", extra={"error": repr(err)})
+                    self._pending.clear()
+                    if consumer is not None:
+                        _close_quietly(consumer)
+                        consumer = None
+                    self._stop.wait(_RECONNECT_BACKOFF_S)
         finally:
-            consumer.close(autocommit=False)
+            if consumer is not None:
+                consumer.close(autocommit=False)
             logger.info("local event source mapping stopped", extra={"batches": self.batches})
 
     # -- Kafka
@@ -397,6 +415,13 @@ class LocalEventSourceMapping:
     def _report(self, outcome: BatchOutcome) -> None:
         if self.on_batch is not None:
             self.on_batch(outcome)
+
+
+def _close_quietly(consumer: Any) -> None:
+    try:
+        consumer.close(autocommit=False)
+    except Exception as err:  # noqa: BLE001 - the connection is already broken; nothing to save
+        logger.info("closing a broken consumer failed", extra={"error": repr(err)})
 
 
 def _approx_size(rec: Any) -> int:

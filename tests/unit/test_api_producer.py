@@ -137,17 +137,21 @@ def test_classify_keeps_publish_errors():
 def test_producer_config_is_durable_and_batches():
     config = producer_config(("h:1",), 5000, 5, 65536, {"security_protocol": "PLAINTEXT"})
     assert config["acks"] == "all"
-    assert config["enable_idempotence"] is True
+    assert config["enable_idempotence"] is PRODUCER_IS_IDEMPOTENT
+    # Without idempotence only one in-flight request keeps a retried batch in order.
+    assert PRODUCER_IS_IDEMPOTENT or config["max_in_flight_requests_per_connection"] == 1
     assert config["linger_ms"] > 0 and config["batch_size"] >= 16384
     assert config["delivery_timeout_ms"] >= config["linger_ms"] + config["request_timeout_ms"]
     assert config["max_block_ms"] <= 5000
     assert set(config) <= set(KafkaProducer.DEFAULT_CONFIG)  # no unknown kwargs
 
 
-def test_idempotence_flag_matches_the_library_default_and_our_config():
-    assert PRODUCER_IS_IDEMPOTENT is True
-    assert KafkaProducer.DEFAULT_CONFIG["enable_idempotence"] is PRODUCER_IS_IDEMPOTENT
-    assert producer_config(("h:1",), 5000, 0, 16384, {})["enable_idempotence"] is True
+def test_idempotence_is_explicitly_off_although_the_library_defaults_to_on():
+    # kafka-python 3.0.12's idempotent producer does not recover after a broker outage under
+    # load (see the fault test); the flag is explicit so the IAM policy follows it.
+    assert KafkaProducer.DEFAULT_CONFIG["enable_idempotence"] is True
+    assert PRODUCER_IS_IDEMPOTENT is False
+    assert producer_config(("h:1",), 5000, 0, 16384, {})["enable_idempotence"] is False
 
 
 def test_producer_module_imports_without_side_effects():
@@ -156,7 +160,7 @@ def test_producer_module_imports_without_side_effects():
 
     code = (
         "import sys, threading; sys.path.insert(0, 'services/api');"
-        "import event_api.producer as p; assert p.PRODUCER_IS_IDEMPOTENT;"
+        "import event_api.producer as p; assert p.PRODUCER_IS_IDEMPOTENT is False;"
         "assert threading.active_count() == 1, threading.enumerate()"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -13,10 +13,15 @@ from kafka import errors as kafka_errors
 from event_api.events import KafkaRecord
 from event_api.publisher import REJECTED, TIMEOUT, UNAVAILABLE, PublishError
 
-# kafka-python 3.x enables idempotence by default and we keep it (acks=all, retries bounded by
-# the delivery timeout). An idempotent producer needs kafka-cluster:WriteDataIdempotently on
-# the cluster in the task role policy: the Pulumi policy test imports this flag to stay in step.
-PRODUCER_IS_IDEMPOTENT = True
+# kafka-python 3.x enables idempotence by default; we turn it OFF. With it, kafka-python 3.0.12
+# never recovers from a broker outage under load: once in-flight batches expire, every later
+# send for those partitions waits forever (tests/integration/test_fault_broker_restart.py shows
+# 40 s of 503s after the broker is back; without idempotence the API recovers in about 1 s).
+# Delivery stays at-least-once (acks=all, bounded retries); one in-flight request per connection
+# keeps each name's events in order across retries, and consumers deduplicate by event id.
+# An idempotent producer would also need kafka-cluster:WriteDataIdempotently in the task role:
+# the Pulumi program reads this flag, so the policy always follows the setting.
+PRODUCER_IS_IDEMPOTENT = False
 PRODUCER_ACKS = "all"
 
 
@@ -33,6 +38,8 @@ def producer_config(
         "bootstrap_servers": list(bootstrap_servers),
         "acks": PRODUCER_ACKS,
         "enable_idempotence": PRODUCER_IS_IDEMPOTENT,
+        # Without idempotence, more than one in-flight request could reorder a retried batch.
+        "max_in_flight_requests_per_connection": 1,
         # linger + batch size let concurrent requests share one produce request.
         "linger_ms": linger_ms,
         "batch_size": batch_size,
