@@ -314,6 +314,11 @@ class LocalEventSourceMapping:
             # The handler runs between polls; this bounds how long one invocation may take.
             max_poll_interval_ms=300_000,
             client_id=f"local-esm-{s.function_name}",
+            # After a broker restart: reconnect within seconds (not kafka-python's growing
+            # backoff), and refresh metadata often so a group that was assigned nothing while
+            # partition leaders were being elected rejoins instead of idling for 5 minutes.
+            reconnect_backoff_max_ms=2_000,
+            metadata_max_age_ms=5_000,
             **client_security_options(s.security_protocol, s.region, s.ca_file),
         )
         consumer.subscribe(list(s.topics))
