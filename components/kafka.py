@@ -144,7 +144,10 @@ class KafkaCluster(pulumi.ComponentResource):
         security_group = aws.ec2.SecurityGroup(
             f"{name}-sg", vpc_id=args.vpc_id,
             description="MSK Serverless: SASL/IAM (9098) from registered clients only",
-            opts=child,
+            # The event source mapping's poller ENIs use this group and are released by AWS
+            # long after the mapping is deleted: wait for them rather than fail the destroy.
+            opts=pulumi.ResourceOptions(parent=self,
+                                        custom_timeouts=pulumi.CustomTimeouts(delete="45m")),
         )
         self.security_group_id = security_group.id
         # The Lambda event source mapping's pollers run with the cluster's security groups, so

@@ -137,8 +137,12 @@ class Network(pulumi.ComponentResource):
                 ipv4_netmask_length=args.subnet_netmask_length,
                 map_public_ip_on_launch=False,  # nothing here gets a public IP by default
                 tags={"Name": f"{name}-{kind}-{index}", "tier": kind},
-                # Allocation needs the pool's CIDR; on destroy, subnets go before it.
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[subnet_pool_cidr]),
+                # Allocation needs the pool's CIDR; on destroy, subnets go before it. AWS frees
+                # a VPC Lambda's (and an MSK mapping's) network interfaces up to ~40 minutes
+                # after they are deleted; until then the subnet cannot be deleted, so the delete
+                # waits instead of failing the destroy.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[subnet_pool_cidr],
+                                            custom_timeouts=pulumi.CustomTimeouts(delete="45m")),
             )
 
         private_subnets = [subnet("private", i) for i in range(count)]

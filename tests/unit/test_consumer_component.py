@@ -21,7 +21,7 @@ from components.consumer import (
 )
 from components.kafka import KafkaCluster, KafkaClusterArgs, consumer_policy_document
 from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, NetworkArgs
-from tests.fixtures.pulumi_mocks import ACCOUNT_ID, REGION, PulumiRun, RecordingMonitor
+from tests.fixtures.pulumi_mocks import ACCOUNT_ID, REGION, PulumiRun
 
 CONSUMER = "event-pipeline:consumer:Consumer"
 FUNCTION = "aws:lambda/function:Function"
@@ -47,24 +47,6 @@ EXTRA_ACTIONS = {
     "sqs:SendMessage",
     "kms:GenerateDataKey", "kms:Decrypt",
 }
-
-
-@pytest.fixture
-def options(monkeypatch) -> dict[str, Any]:
-    """Resource options per logical name, as sent to the engine (not part of the inputs)."""
-    seen: dict[str, Any] = {}
-    original = RecordingMonitor.RegisterResource
-
-    def register(self, request):
-        seen[request.name] = {
-            "delete_timeout": request.customTimeouts.delete,
-            "replace_on_changes": list(request.replaceOnChanges),
-            "delete_before_replace": request.deleteBeforeReplace,
-        }
-        return original(self, request)
-
-    monkeypatch.setattr(RecordingMonitor, "RegisterResource", register)
-    return seen
 
 
 def _code() -> pulumi.Archive:
