@@ -41,8 +41,9 @@ class ApiServiceArgs:
     """Topic the API writes (and creates at start-up)."""
     topic_partitions: int = 3
     """Partitions of the topic when the API creates it."""
-    producer_idempotent: bool = True
-    """Must equal event_api.producer.PRODUCER_IS_IDEMPOTENT (adds WriteDataIdempotently)."""
+    producer_idempotent: bool = False
+    """Must equal event_api.producer.PRODUCER_IS_IDEMPOTENT (False: kafka-python 3.0.12's
+    idempotent producer does not recover from broker outages); True adds WriteDataIdempotently."""
     desired_count: int = 1
     """Tasks at deploy time; 0 stops the API."""
     min_count: int = 1

@@ -304,7 +304,7 @@ def test_the_task_role_holds_exactly_the_producer_policy(run):
     (policy,) = [p for p in run.of_type(ROLE_POLICY) if p.inputs["role"] == task_role.id]
     cluster_arn = run.one("aws:msk/serverlessCluster:ServerlessCluster").outputs["arn"]
     assert json.loads(policy.inputs["policy"]) == producer_policy_document(
-        cluster_arn, "events", idempotent=True, create_topic=True)
+        cluster_arn, "events", idempotent=False, create_topic=True)
     assert not run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     assert run.one(TASK).inputs["taskRoleArn"] == task_role.outputs["arn"]
 
