@@ -1,0 +1,112 @@
+"""The README stays true to the code: settings table, architecture diagram, first commands."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import settings
+from tests.fixtures.pulumi_mocks import run_main, stack_config
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
+
+# Every resource type the program creates is either drawn (as the diagram node named here) or
+# deliberately left out as plumbing. A new type fails the test until it is classified, so the
+# diagram cannot silently miss a kind of resource.
+DRAWN = {
+    "aws:ec2/vpcIpam:VpcIpam": "ipam",
+    "aws:ec2/vpcIpamPool:VpcIpamPool": "ipam",
+    "aws:ec2/vpc:Vpc": "vpc",
+    "aws:ec2/subnet:Subnet": "vpc",
+    "aws:ec2/internetGateway:InternetGateway": "igw",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "endpoints",  # interface ones; the gateway one is s3gw
+    "aws:lb/loadBalancer:LoadBalancer": "alb",
+    "aws:lb/listener:Listener": "alb",
+    "aws:lb/targetGroup:TargetGroup": "alb",
+    "aws:ecs/cluster:Cluster": "ecs",
+    "aws:ecs/service:Service": "ecs",
+    "aws:ecs/taskDefinition:TaskDefinition": "ecs",
+    "aws:ecr/repository:Repository": "ecr",
+    "docker:index/image:Image": "image",
+    "aws:appautoscaling/target:Target": "autoscaling",
+    "aws:appautoscaling/policy:Policy": "autoscaling",
+    "aws:msk/serverlessCluster:ServerlessCluster": "msk",
+    "aws:lambda/eventSourceMapping:EventSourceMapping": "esm",
+    "aws:lambda/function:Function": "lambda",
+    "aws:sqs/queue:Queue": "dlq",
+    "aws:kms/key:Key": "kms",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "alarms",
+    "aws:cloudwatch/logGroup:LogGroup": "logs",
+    "aws:iam/role:Role": "iam",
+}
+PLUMBING = {
+    "aws:ec2/vpcIpamPoolCidr:VpcIpamPoolCidr", "aws:ec2/routeTable:RouteTable",
+    "aws:ec2/route:Route", "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
+    "aws:iam/rolePolicy:RolePolicy", "aws:lambda/permission:Permission",
+    "aws:sqs/queuePolicy:QueuePolicy",
+}
+# Components are drawn as subgraphs named after their type token.
+COMPONENT_PREFIX = "event-pipeline:"
+
+
+def _between(name: str) -> str:
+    match = re.search(rf"<!-- {name}:start -->\n(.*?)<!-- {name}:end -->", README, re.S)
+    assert match, f"README lacks the {name} markers"
+    return match.group(1)
+
+
+def _diagram():
+    text = _between("architecture")
+    subgraphs = set(re.findall(r"^\s*subgraph (\w+)", text, re.M))
+    nodes = set(re.findall(r"(?:^|\s|>|-)(\w+)\s*(?:\[|\(\(|\[\()", text, re.M)) - subgraphs
+    return subgraphs, nodes
+
+
+@pytest.fixture(scope="module")
+def program():
+    return run_main(stack_config("dev"))
+
+
+def test_settings_table_is_the_generated_one():
+    assert _between("settings-table").strip() == settings.render_settings_table().strip()
+
+
+def test_every_resource_type_is_drawn_or_deliberately_plumbing(program):
+    created = {r.type for r in program.resources if not r.type.startswith(COMPONENT_PREFIX)}
+    unclassified = created - DRAWN.keys() - PLUMBING
+    assert not unclassified, f"draw these in the README diagram or list them as plumbing: " \
+                             f"{sorted(unclassified)}"
+
+
+def test_the_diagram_draws_exactly_what_the_program_creates(program):
+    _, nodes = _diagram()
+    created = {r.type for r in program.resources}
+    expected = {DRAWN[t] for t in created if t in DRAWN}
+    if any(r.type == "aws:ec2/vpcEndpoint:VpcEndpoint" and r.inputs.get("vpcEndpointType")
+           == "Gateway" for r in program.resources):
+        expected.add("s3gw")
+    external = {"internet", "deploy"}
+    assert nodes - external == expected, (
+        f"drawn but not created: {sorted(nodes - external - expected)}; "
+        f"created but not drawn: {sorted(expected - nodes)}")
+
+
+def test_the_diagram_has_a_subgraph_per_component(program):
+    subgraphs, _ = _diagram()
+    components = {r.type.split(":")[1] for r in program.resources
+                  if r.type.startswith(COMPONENT_PREFIX)}
+    assert subgraphs == components
+
+
+def test_readme_opens_with_the_two_commands_ci_runs():
+    first_block = re.search(r"```bash\n(.*?)```", README, re.S).group(1)
+    assert "./dev pipeline" in first_block and "./dev test" in first_block
+    assert "./dev test" in (ROOT / ".ci" / "run").read_text()
