@@ -1,0 +1,53 @@
+"""Table-driven: each invalid service environment variable stops the real entry point with one
+clear line naming the variable (exit code 2), never a traceback. The stack settings' table is in
+tests/unit/test_settings.py and tests/unit/test_program.py (the whole program under mocks)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+API_OK = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "AWS_REGION": "us-east-1"}
+ESM_OK = {**API_OK, "KAFKA_TOPIC": "events", "DEAD_LETTER_SQLITE_PATH": "/tmp/dl.sqlite"}
+
+CASES = [
+    # (entry point, environment, the variable the one error line must name)
+    ("event_api", {**API_OK, "KAFKA_BOOTSTRAP_SERVERS": "no-port"}, "KAFKA_BOOTSTRAP_SERVERS"),
+    ("event_api", {**API_OK, "KAFKA_BOOTSTRAP_SERVERS": ""}, "KAFKA_BOOTSTRAP_SERVERS"),
+    ("event_api", {**API_OK, "KAFKA_TOPIC": "bad topic!"}, "KAFKA_TOPIC"),
+    ("event_api", {**API_OK, "KAFKA_TOPIC": ".."}, "KAFKA_TOPIC"),
+    ("event_api", {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9"}, "AWS_REGION"),
+    ("event_api", {**API_OK, "KAFKA_SECURITY_PROTOCOL": "SSL"}, "KAFKA_SECURITY_PROTOCOL"),
+    ("event_api", {**API_OK, "KAFKA_CA_FILE": "/nonexistent/ca.pem"}, "KAFKA_CA_FILE"),
+    ("event_api", {**API_OK, "KAFKA_TOPIC_PARTITIONS": "0"}, "KAFKA_TOPIC_PARTITIONS"),
+    ("event_api", {**API_OK, "KAFKA_SEND_TIMEOUT_MS": "soon"}, "KAFKA_SEND_TIMEOUT_MS"),
+    ("event_api", {**API_OK, "KAFKA_CREATE_TOPIC": "maybe"}, "KAFKA_CREATE_TOPIC"),
+    ("event_api", {**API_OK, "KAFKA_DISABLED": "perhaps"}, "KAFKA_DISABLED"),
+    ("event_api", {**API_OK, "PORT": "70000"}, "PORT"),
+    ("event_api", {**API_OK, "WEB_CONCURRENCY": "-1"}, "WEB_CONCURRENCY"),
+    ("event_api", {**API_OK, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+    ("local.esm", {**ESM_OK, "ESM_BATCH_SIZE": "0"}, "ESM_BATCH_SIZE"),
+    ("local.esm", {**ESM_OK, "ESM_STARTING_POSITION": "AT_TIMESTAMP"}, "ESM_STARTING_POSITION"),
+    ("local.esm", {**ESM_OK, "KAFKA_SECURITY_PROTOCOL": "SSL"}, "KAFKA_SECURITY_PROTOCOL"),
+    ("local.esm", {**ESM_OK, "ESM_BATCHING_WINDOW_S": "forever"}, "ESM_BATCHING_WINDOW_S"),
+]
+
+
+@pytest.mark.parametrize(("module", "env", "variable"), CASES,
+                         ids=[f"{m}-{v}-{i}" for i, (m, _, v) in enumerate(CASES)])
+def test_one_clear_line_and_no_traceback(module, env, variable):
+    result = subprocess.run(
+        [sys.executable, "-m", module], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={"PATH": os.environ["PATH"], "AWS_EC2_METADATA_DISABLED": "true",
+             "PYTHONPATH": os.pathsep.join(["services/api", "services/consumer"]), **env},
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert "configuration error" in lines[0] and variable in lines[0], lines[0]
