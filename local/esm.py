@@ -46,6 +46,7 @@ _ACCOUNT = "000000000000"  # a fake account id: nothing here talks to AWS
 _CLUSTER_UUID = "00000000-0000-0000-0000-000000000000-1"
 _MAX_BACKOFF_S = 5.0
 _RECONNECT_BACKOFF_S = 1.0
+_EMPTY_ASSIGNMENT_RESTART_S = 20.0
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -173,6 +174,10 @@ def on_failure_record(
     }
 
 
+class _NothingAssigned(Exception):
+    """The group gave this poller no partitions; handled like a lost connection."""
+
+
 @dataclass
 class LocalLambdaContext:
     """The attributes of Lambda's context object that handlers and Powertools read."""
@@ -229,6 +234,7 @@ class LocalEventSourceMapping:
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self._pending: deque[Any] = deque()  # polled but not yet batched (payload limit)
+        self._consumer_started = time.monotonic()
         self.error: BaseException | None = None
         self.batches = 0
         self.invocations = 0
@@ -279,7 +285,7 @@ class LocalEventSourceMapping:
                     batch = self._collect(consumer)
                     if batch:
                         self._deliver(consumer, batch)
-                except KafkaError as err:
+                except (KafkaError, _NothingAssigned) as err:
                     # Like AWS's pollers, survive a broker outage: drop what was polled but not
                     # committed and start again from the committed offsets once Kafka is back.
                     # A batch processed but not committed is delivered again (at least once).
@@ -314,14 +320,12 @@ class LocalEventSourceMapping:
             # The handler runs between polls; this bounds how long one invocation may take.
             max_poll_interval_ms=300_000,
             client_id=f"local-esm-{s.function_name}",
-            # After a broker restart: reconnect within seconds (not kafka-python's growing
-            # backoff), and refresh metadata often so a group that was assigned nothing while
-            # partition leaders were being elected rejoins instead of idling for 5 minutes.
+            # After a broker restart: reconnect within seconds, not kafka-python's growing backoff.
             reconnect_backoff_max_ms=2_000,
-            metadata_max_age_ms=5_000,
             **client_security_options(s.security_protocol, s.region, s.ca_file),
         )
         consumer.subscribe(list(s.topics))
+        self._consumer_started = time.monotonic()
         return consumer
 
     def _collect(self, consumer: Any) -> list[Any]:
@@ -348,8 +352,14 @@ class LocalEventSourceMapping:
             polled = consumer.poll(
                 timeout_ms=int(min(wait_s, 0.2) * 1000), max_records=s.batch_size - len(batch)
             )
-            if not self._ready.is_set() and consumer.assignment():
+            if consumer.assignment():
                 self._ready.set()
+            elif time.monotonic() - self._consumer_started > _EMPTY_ASSIGNMENT_RESTART_S:
+                # Joined while partition leaders were still being elected (right after a broker
+                # restart) and was assigned nothing: kafka-python would idle until its next
+                # metadata refresh (5 minutes). Start again, as a restarted poller would.
+                raise _NothingAssigned(f"no partitions assigned after "
+                                       f"{_EMPTY_ASSIGNMENT_RESTART_S:.0f} s")
             for recs in polled.values():
                 self._pending.extend(recs)
         return batch

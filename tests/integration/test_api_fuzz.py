@@ -32,6 +32,7 @@ def fuzzed_server(kafka_broker, tmp_path_factory):
     kafka_broker.create_topic(topic)
     server = launch_api_server(kafka_broker.client_env(), tmp_path_factory.mktemp("fuzz"),
                                topic=topic)
+    assert server.wait_ready(60), server.log_text()[-3000:]
     yield server
     server.stop()
 

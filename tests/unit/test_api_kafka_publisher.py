@@ -2,6 +2,7 @@
 background, readiness follows outcomes, shutdown flushes. Client factories are stand-ins."""
 
 import asyncio
+import time
 
 import pytest
 from event_api.events import KafkaRecord
@@ -9,6 +10,7 @@ from event_api.kafka_publisher import KafkaPublisher
 from event_api.publisher import UNAVAILABLE, PublishError
 from event_api.settings import load_settings
 from kafka import errors as kafka_errors
+from kafka.future import Future
 
 SETTINGS = load_settings({"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
                           "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
@@ -44,6 +46,13 @@ class ProducerStandIn:
     def __init__(self, **config):
         self.config = config
         self.closed_with = None
+        self.sent = []
+
+    def send(self, topic, value=None, key=None, headers=None):
+        self.sent.append((topic, key, value))
+        acked = Future()
+        acked.success({"topic": topic})  # acknowledged at once
+        return acked
 
     def partitions_for(self, topic):
         return {0}
@@ -69,26 +78,50 @@ def test_start_returns_immediately_and_retries_until_kafka_is_reachable():
     attempts = []
     admin = AdminStandIn()
 
+    producers = []
+
     def flaky_producer(**config):
         attempts.append(1)
         if len(attempts) < 3:
             raise kafka_errors.KafkaTimeoutError("Unable to bootstrap")
-        return ProducerStandIn(**config)
+        producers.append(ProducerStandIn(**config))
+        return producers[-1]
 
     async def go():
         publisher = _publisher(admin, flaky_producer)
         await publisher.start()
         ready, reason = publisher.readiness()
         assert not ready and reason
-        with pytest.raises(PublishError) as caught:
-            await publisher.publish(RECORD)
-        assert caught.value.reason == UNAVAILABLE
+        # A request arriving while this worker still connects waits for the connection
+        # (within its send budget) instead of failing at once.
+        await publisher.publish(RECORD)
         await _until(lambda: publisher.readiness()[0])
         await publisher.close()
 
     asyncio.run(go())
     assert len(attempts) == 3
+    assert producers[0].sent == [("t", b"k", b"v")]
     assert admin.created == [{"t": {"num_partitions": 4}}] * 3  # idempotent on every attempt
+
+
+def test_publish_gives_up_unavailable_within_its_budget_when_kafka_never_connects():
+    def unreachable(**config):
+        raise kafka_errors.KafkaTimeoutError("Unable to bootstrap")
+
+    async def go():
+        publisher = _publisher(AdminStandIn(), unreachable)
+        await publisher.start()
+        started = time.monotonic()
+        with pytest.raises(PublishError) as caught:
+            await publisher.publish(RECORD)
+        waited = time.monotonic() - started
+        await publisher.close()
+        return caught.value, waited
+
+    error, waited = asyncio.run(go())
+    assert error.reason == UNAVAILABLE
+    budget = SETTINGS.send_timeout_ms / 1000
+    assert budget * 0.9 <= waited < budget + 1.0
 
 
 def test_existing_topic_counts_as_success_and_close_flushes():

@@ -87,14 +87,20 @@ class KafkaPublisher:
         return True, f"connected; topic {self._settings.topic!r} exists"
 
     async def publish(self, record: KafkaRecord) -> None:
+        budget_s = self._settings.send_timeout_ms / 1000
+        started = time.monotonic()
         if self._producer is None:
-            raise PublishError(UNAVAILABLE, "the Kafka producer is not connected yet")
+            # Each worker connects on its own; a request that reaches a worker still connecting
+            # (just after start-up) waits for it within the same bounded budget.
+            await self._wait_connected(budget_s)
+            if self._producer is None:
+                raise PublishError(UNAVAILABLE, "the Kafka producer is not connected yet")
         try:
             await send_and_wait(
                 self._producer,
                 self._settings.topic,
                 record,
-                self._settings.send_timeout_ms / 1000,
+                max(0.001, budget_s - (time.monotonic() - started)),
                 self._send_executor,
             )
         except PublishError as exc:
@@ -102,6 +108,11 @@ class KafkaPublisher:
                 self._mark_failure(f"last send failed: {exc.detail}")
             raise
         self._mark_ok()
+
+    async def _wait_connected(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self._producer is None and not self._closing and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
 
     async def close(self) -> None:
         self._closing = True
