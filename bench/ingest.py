@@ -25,7 +25,7 @@ from _common import machine, summary_ms
 from _http_load import run_load
 from event_api.events import build_event, to_record
 from event_api.kafka_auth import client_security_options
-from event_api.producer import producer_config
+from event_api.producer import PRODUCER_IS_IDEMPOTENT, producer_config
 from kafka import KafkaProducer
 
 from local.api_process import launch_api_server
@@ -96,7 +96,8 @@ def main() -> int:
             _ceiling(producer, topic, 4, 1.0)
             print(f"machine: {machine()}")
             print(f"API: {args.workers} uvicorn workers; broker: Kafka KRaft on loopback, "
-                  f"SASL_SSL + OAUTHBEARER (MSK IAM); acks=all, idempotent, linger {LINGER_MS} ms")
+                  f"SASL_SSL + OAUTHBEARER (MSK IAM); acks=all, idempotence "
+                  f"{'on' if PRODUCER_IS_IDEMPOTENT else 'off'}, linger {LINGER_MS} ms")
             print(f"{'conc':>4}  {'path':<8} {'events/s':>9}  latency")
             for concurrency in args.concurrency:
                 load = asyncio.run(
