@@ -9,9 +9,12 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-for extra in (REPO_ROOT, REPO_ROOT / "services" / "api", REPO_ROOT / "services" / "consumer"):
-    if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from local.paths import add_service_paths  # noqa: E402
+
+add_service_paths()
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -19,12 +19,8 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-for sub in ("", "services/consumer", "services/api"):
-    sys.path.insert(0, str(ROOT / sub))
-
+import _common  # noqa: E402, F401  (sets sys.path)
 from event_api.events import build_event, to_record  # noqa: E402
 from event_consumer.deadletter import SqliteDeadLetterSink  # noqa: E402
 from event_consumer.handler import build_handler  # noqa: E402
@@ -84,7 +80,7 @@ def cold_import_ms(repeats: int) -> tuple[float, float, bool]:
         "import time, sys; t = time.perf_counter(); import event_consumer.handler; "
         "print((time.perf_counter() - t) * 1000, 'boto3' in sys.modules)"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "services/consumer"),
+    env = {**os.environ, "PYTHONPATH": str(_common.REPO_ROOT / "services/consumer"),
            "DEAD_LETTER_SQLITE_PATH": os.path.join(tempfile.gettempdir(), "bench-dl.sqlite")}
     samples, boto3_loaded = [], False
     for _ in range(repeats):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,16 +16,13 @@ from pathlib import Path
 
 import httpx
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from local.paths import REPO_ROOT
+from local.paths import free_loopback_port as free_port
+
 API_DIR = REPO_ROOT / "services" / "api"
+__all__ = ["ApiServer", "free_port", "launch_api_server"]
 STARTUP_TIMEOUT_S = 30.0
 
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -37,6 +37,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from local.deadletter_store import OnFailureDestination, destination_problem, open_destination
+from local.paths import add_service_paths
 
 logger = Logger(service="local-esm")
 
@@ -449,26 +450,25 @@ def _approx_size(rec: Any) -> int:
 # ---------------------------------------------------------------- configuration and CLI
 
 
-def _int(problems: list[str], name: str, text: str, low: int, high: int) -> int:
+def _number(problems: list[str], name: str, text: str, low, high, parse=int):
+    """`parse(text)` within [low, high]; a problem is recorded (and `low` returned) otherwise."""
     try:
-        value = int(text)
+        value = parse(text)
     except ValueError:
-        problems.append(f"{name} must be an integer, got {text!r}")
+        kind = "an integer" if parse is int else "a number"
+        problems.append(f"{name} must be {kind}, got {text!r}")
         return low
     if not low <= value <= high:
         problems.append(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def _int(problems: list[str], name: str, text: str, low: int, high: int) -> int:
+    return _number(problems, name, text, low, high, int)
 
 
 def _float(problems: list[str], name: str, text: str, low: float, high: float) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        problems.append(f"{name} must be a number, got {text!r}")
-        return low
-    if not low <= value <= high:
-        problems.append(f"{name} must be between {low} and {high}, got {value}")
-    return value
+    return _number(problems, name, text, low, high, float)
 
 
 def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
@@ -541,15 +541,6 @@ def load_settings(
     return settings
 
 
-def _ensure_consumer_importable() -> None:
-    """`python -m local.esm` runs from the repo root; the handler package lives in services/."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for sub in ("services/consumer", "services/api"):
-        path = os.path.join(root, sub)
-        if path not in sys.path:
-            sys.path.append(path)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(argv)
@@ -557,7 +548,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in err.problems:
             print(f"local.esm: configuration error: {problem}", file=sys.stderr)
         return 2
-    _ensure_consumer_importable()
+    add_service_paths()  # `python -m local.esm` runs from the repo root
     from event_consumer.deadletter import sink_from_env
     from event_consumer.errors import ConfigError
     from event_consumer.handler import build_handler

@@ -37,6 +37,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from local.paths import free_loopback_port
+
 log = logging.getLogger("local.kafka_broker")
 
 LOCAL_DIR = Path(__file__).resolve().parent
@@ -201,12 +203,6 @@ def _write_certificates(cert_dir: Path) -> tuple[Path, Path]:
 
 
 # --- broker -----------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
 
 
 def _random_access_key_id() -> str:
@@ -385,7 +381,8 @@ class LocalKafka:
             raise LocalKafkaError(
                 f"{self._data_dir} already holds a broker's data: use a new work dir"
             )
-        ports = {"plaintext": _free_port(), "sasl_ssl": _free_port(), "controller": _free_port()}
+        ports = {"plaintext": free_loopback_port(), "sasl_ssl": free_loopback_port(),
+                 "controller": free_loopback_port()}
         if len(set(ports.values())) != 3:
             raise LocalKafkaError(f"could not pick three distinct free ports: {ports}")
         ca_file, self._keystore = _write_certificates(self.work_dir / "certs")

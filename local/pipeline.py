@@ -23,16 +23,14 @@ import threading
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-for _sub in ("services/api", "services/consumer"):
-    if str(REPO_ROOT / _sub) not in sys.path:
-        sys.path.append(str(REPO_ROOT / _sub))
+import httpx
 
-import httpx  # noqa: E402
+from local.api_process import launch_api_server
+from local.esm import BatchOutcome, EsmSettings, LocalEventSourceMapping
+from local.kafka_broker import LocalKafka
+from local.paths import add_service_paths
 
-from local.api_process import launch_api_server  # noqa: E402
-from local.esm import BatchOutcome, EsmSettings, LocalEventSourceMapping  # noqa: E402
-from local.kafka_broker import LocalKafka  # noqa: E402
+add_service_paths()  # the API's and the consumer's packages, as their runtimes import them
 
 TOPIC = "events"
 DRAIN_TIMEOUT_S = 60.0

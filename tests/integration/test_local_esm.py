@@ -22,7 +22,13 @@ from event_consumer.handler import build_handler
 from event_consumer.process import RecordMeta
 
 from local.deadletter_store import open_destination
-from tests.fixtures.consumer import committed_offsets, end_offsets, produce, wait_until
+from tests.fixtures.consumer import (
+    committed_offsets,
+    end_offsets,
+    produce,
+    start_esm_cli,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -262,16 +268,7 @@ def test_poison_under_load_never_stalls_a_partition(
 
 def test_cli_runs_the_handler_and_stops_cleanly_on_sigterm(kafka_broker, kafka_topic, tmp_path):
     produce(kafka_broker, kafka_topic, api_messages(["Eve", "Fay"]))
-    db = tmp_path / "dl.db"
-    env = {
-        **os.environ, **kafka_broker.client_env(), "KAFKA_TOPIC": kafka_topic,
-        "DEAD_LETTER_SQLITE_PATH": str(db), "ESM_CONSUMER_GROUP_ID": "cli",
-        "ESM_ON_FAILURE": f"jsonl:{tmp_path / 'f.jsonl'}", "PYTHONUNBUFFERED": "1",
-    }
-    log = tmp_path / "esm.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "local.esm", "--batching-window-s", "0.1"],
-                                cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    proc, log, _ = start_esm_cli(kafka_broker, kafka_topic, tmp_path, "cli", 0.1)
     try:
         wait_until(lambda: log.read_text().count('"event processed"') == 2, 60,
                    "two events processed by the CLI")

@@ -21,7 +21,7 @@ from event_consumer.handler import build_handler
 from event_consumer.process import RecordMeta
 from event_consumer.records import decode_event
 
-from tests.fixtures.consumer import wait_until
+from tests.fixtures.consumer import start_esm_cli, wait_until
 
 pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -29,8 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def _ready_api(api_server, kafka_broker, topic):
     server = api_server(kafka_broker.client_env(), topic=topic)
-    wait_until(lambda: httpx.get(server.base_url + "/readyz", timeout=2).status_code == 200,
-               60, "API ready (connected to Kafka)")
+    assert server.wait_ready(60), "API not ready (connected to Kafka) in 60 s"
     return server
 
 
@@ -46,16 +45,7 @@ def test_api_events_are_processed_by_the_local_mapping_cli(
     server = _ready_api(api_server, kafka_broker, kafka_topic)
     sent = [_call(server, f"visitor{i % 4}") for i in range(20)]
 
-    db = tmp_path / "dead-letters.sqlite"
-    env = {
-        **os.environ, **kafka_broker.client_env(), "KAFKA_TOPIC": kafka_topic,
-        "DEAD_LETTER_SQLITE_PATH": str(db), "ESM_CONSUMER_GROUP_ID": "e2e-cli",
-        "ESM_ON_FAILURE": f"jsonl:{tmp_path / 'on-failure.jsonl'}", "PYTHONUNBUFFERED": "1",
-    }
-    log = tmp_path / "esm.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "local.esm", "--batching-window-s", "0.2"],
-                                cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    proc, log, db = start_esm_cli(kafka_broker, kafka_topic, tmp_path, "e2e-cli", 0.2)
     try:
         def processed() -> dict[str, dict]:
             lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
