@@ -1,6 +1,5 @@
 """The event pipeline stack: read the settings, compose the components, export the outputs."""
 
-import ast
 import dataclasses
 from pathlib import Path
 
@@ -13,21 +12,19 @@ from components.kafka import KafkaCluster, KafkaClusterArgs
 from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, NetworkArgs
 from settings import load_settings
 
-API_DIR = Path("services") / "api"  # Pulumi runs the program in the project directory
+# Pulumi runs the program in the project directory.
 CONSUMER_DIR = Path("services") / "consumer"
+# What the consumer's Lambda package holds: its handler package and the shared libs it imports.
+CONSUMER_PACKAGES = (
+    CONSUMER_DIR / "event_consumer",
+    Path("libs") / "event-contract" / "event_contract",
+    Path("libs") / "log-redaction" / "log_redaction",
+)
+# The program decides the producer's idempotence (kafka-python 3.0.12's idempotent producer never
+# recovers from a broker outage: tests/integration/test_fault_broker_restart.py); the API gets it
+# as KAFKA_ENABLE_IDEMPOTENCE and the IAM policy follows it.
+API_PRODUCER_IDEMPOTENT = False
 CONSUMER_PYTHON = "3.13"  # the Lambda runtime's Python (ConsumerArgs.runtime is python3.13)
-
-
-def api_producer_is_idempotent() -> bool:
-    """`event_api.producer.PRODUCER_IS_IDEMPOTENT`, read from the source so the program does not
-    need the API's runtime dependencies (kafka-python) to build the matching IAM policy."""
-    tree = ast.parse((API_DIR / "event_api" / "producer.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "PRODUCER_IS_IDEMPOTENT" for t in node.targets
-        ):
-            return bool(ast.literal_eval(node.value))
-    raise pulumi.RunError("services/api/event_api/producer.py defines no PRODUCER_IS_IDEMPOTENT")
 
 
 # Validated before any resource is registered: a bad key stops here with one clear message.
@@ -55,8 +52,7 @@ api = ApiService("api", ApiServiceArgs(
     **dataclasses.asdict(settings.api),  # same field names as ApiServiceArgs
     topic_name=settings.kafka.topic_name,
     topic_partitions=settings.kafka.topic_partitions,
-    producer_idempotent=api_producer_is_idempotent(),
-    build_context=API_DIR.as_posix(),
+    producer_idempotent=API_PRODUCER_IDEMPOTENT,
 ))
 
 # The Lambda consumer exists only with Kafka (the kafkaEnabled cost toggle).
@@ -65,7 +61,7 @@ if kafka is not None:
     # Built when the program runs (preview and up), for arm64 and the function's Python;
     # reused from build/ while nothing in it changed.
     consumer_code = lambda_package.build_lambda_archive(
-        CONSUMER_DIR / "event_consumer",
+        CONSUMER_PACKAGES,
         CONSUMER_DIR / "requirements.txt",
         Path("build") / "consumer",
         python_version=CONSUMER_PYTHON,

@@ -5,16 +5,9 @@ from __future__ import annotations
 import os
 import platform
 import statistics
-import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from local.paths import add_service_paths  # noqa: E402
-
-add_service_paths()
 
 
 def percentile(values: list[float], pct: float) -> float:

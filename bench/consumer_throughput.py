@@ -1,6 +1,6 @@
 """Consumer handler throughput and cold import time.
 
-    .venv/bin/python bench/consumer_throughput.py [--repeats 5]
+    .venv/bin/python -m bench.consumer_throughput [--repeats 5]
 
 Records/s through the real Lambda handler (Powertools logging + EMF metrics, SQLite dead-letter
 sink) for batches of 100 / 1,000 / 10,000 API events, all valid and with 10 % poison; and the
@@ -20,13 +20,12 @@ import tempfile
 import time
 from contextlib import contextmanager
 
-import _common  # noqa: E402, F401  (sets sys.path)
-from event_api.events import build_event, to_record  # noqa: E402
-from event_consumer.deadletter import SqliteDeadLetterSink  # noqa: E402
-from event_consumer.handler import build_handler  # noqa: E402
-from kafka.consumer.fetcher import ConsumerRecord  # noqa: E402
+from event_api.events import build_event, to_record
+from event_consumer.deadletter import SqliteDeadLetterSink
+from event_consumer.handler import build_handler
+from kafka.consumer.fetcher import ConsumerRecord
 
-from local.esm import LocalLambdaContext, build_msk_event  # noqa: E402
+from local.esm import LocalLambdaContext, build_msk_event
 
 
 def make_event(n: int, poison_share: float, rng: random.Random) -> dict:
@@ -80,7 +79,7 @@ def cold_import_ms(repeats: int) -> tuple[float, float, bool]:
         "import time, sys; t = time.perf_counter(); import event_consumer.handler; "
         "print((time.perf_counter() - t) * 1000, 'boto3' in sys.modules)"
     )
-    env = {**os.environ, "PYTHONPATH": str(_common.REPO_ROOT / "services/consumer"),
+    env = {**os.environ,
            "DEAD_LETTER_SQLITE_PATH": os.path.join(tempfile.gettempdir(), "bench-dl.sqlite")}
     samples, boto3_loaded = [], False
     for _ in range(repeats):

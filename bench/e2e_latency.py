@@ -1,6 +1,6 @@
 """End-to-end benchmark: from the API's acknowledgement to the handler's `process` call.
 
-    .venv/bin/python bench/e2e_latency.py [--rate 50] [--seconds 10] [--batching-window 0.5]
+    .venv/bin/python -m bench.e2e_latency [--rate 50] [--seconds 10] [--batching-window 0.5]
 
 A real local broker (SASL_SSL + MSK IAM), the API's production server, and the local MSK event
 source mapping running the real Lambda handler with the given batching window. Clients send
@@ -17,15 +17,14 @@ import threading
 import time
 from pathlib import Path
 
-import _common  # noqa: F401  (sets sys.path)
 import httpx
-from _common import machine, summary_ms
 from event_consumer.deadletter import SqliteDeadLetterSink
 from event_consumer.handler import build_handler
 
-from local.api_process import launch_api_server
+from bench._common import machine, summary_ms
+from local.api_server import launch_api_server
 from local.esm import EsmSettings, LocalEventSourceMapping
-from local.kafka_broker import LocalKafka
+from local.kafka import LocalKafka
 
 
 def main() -> int:

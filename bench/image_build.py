@@ -1,6 +1,6 @@
 """Image size and build times of the linux/arm64 API image (buildah under qemu, local base).
 
-    .venv/bin/python bench/image_build.py [--cold-base]
+    .venv/bin/python -m bench.image_build [--cold-base]
 
 Scenarios, in order: every Dockerfile step rebuilt (`--no-cache`, the base kept); a warm rebuild
 with nothing changed; a warm rebuild after an application code change (a copy of the build
@@ -19,9 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from local import image  # noqa: E402 - after the path set-up above
+from local import image
 
 CODE_CHANGE_TAG = "bench-code-change"
 
@@ -39,10 +37,8 @@ def time_cold_base() -> float:
 
 def build_after_code_change() -> image.BuiltImage:
     with tempfile.TemporaryDirectory(prefix="image-bench-") as tmp:
-        context = Path(tmp) / "api"
-        shutil.copytree(image.API_CONTEXT, context,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        marker = context / "event_api" / "__init__.py"
+        context = image.stage_context(Path(tmp))
+        marker = context / "services" / "api" / "event_api" / "__init__.py"
         marker.write_text(marker.read_text() + f"\n# bench edit {time.time()}\n")
         built = image.build(tag=CODE_CHANGE_TAG, context=context)
     # The bench image is not kept: drop it from both stores.

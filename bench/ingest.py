@@ -1,6 +1,6 @@
 """Ingest benchmark: acknowledged /current_time events per second and p50/p99 latency.
 
-    .venv/bin/python bench/ingest.py [--seconds 10] [--concurrency 1 16 64]
+    .venv/bin/python -m bench.ingest [--seconds 10] [--concurrency 1 16 64]
 
 Runs a real local broker (SASL_SSL + MSK IAM OAUTHBEARER), the API with its production server
 settings (`python -m event_api`, WEB_CONCURRENCY workers), and a closed-loop HTTP load generator.
@@ -20,16 +20,15 @@ import threading
 import time
 from pathlib import Path
 
-import _common  # noqa: F401  (sets sys.path)
-from _common import machine, summary_ms
-from _http_load import run_load
 from event_api.events import build_event, to_record
-from event_api.kafka_auth import client_security_options
 from event_api.producer import PRODUCER_IS_IDEMPOTENT, producer_config
 from kafka import KafkaProducer
+from msk_iam_client import client_security_options
 
-from local.api_process import launch_api_server
-from local.kafka_broker import LocalKafka
+from bench._common import machine, summary_ms
+from bench._http_load import run_load
+from local.api_server import launch_api_server
+from local.kafka import LocalKafka
 
 SEND_TIMEOUT_MS = 5000
 LINGER_MS = 5

@@ -1,6 +1,6 @@
 """Program benchmark: wall time of the whole Pulumi program under mocks for a stack.
 
-    .venv/bin/python bench/program.py [--stack dev] [--runs 5]
+    .venv/bin/python -m bench.program [--stack dev] [--runs 5]
 
 This is the program's own share of `pulumi preview`/`up` (settings, components, policy documents,
 resource registration), without the engine and providers, which cannot run here.
@@ -12,9 +12,7 @@ import argparse
 import statistics
 import time
 
-import _common  # noqa: F401  (sets sys.path)
-from _common import machine
-
+from bench._common import machine
 from tests.fixtures.pulumi_mocks import run_main, stack_config
 
 

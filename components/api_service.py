@@ -7,16 +7,15 @@ out a new task definition without a manual "force new deployment".
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
+from components.docker_context import content_tag
 from components.kafka import KafkaCluster, producer_policy_json
 from components.network import Network
 
@@ -72,29 +71,17 @@ class ApiServiceArgs:
     """Deletion protection on the load balancer."""
     base_image: str | None = None
     """BASE_IMAGE build argument; None keeps the Dockerfile's pinned default."""
-    build_context: str = "services/api"
-    """Docker build context, relative to the Pulumi project directory."""
+    build_context: str = "."
+    """Docker build context, relative to the Pulumi project directory: the repository root, filtered
+    by its .dockerignore allow-list (the image also holds the shared libs/ packages)."""
+    dockerfile: str = "services/api/Dockerfile"
+    """The API's Dockerfile, relative to the Pulumi project directory."""
     cpu_target_percent: float = 60.0
     """Target-tracking goal for average CPU."""
     requests_per_target: float = 500.0
     """Target-tracking goal for ALB requests per task per minute."""
     health_check_grace_seconds: int = 60
     """Time a new task gets before ALB health checks count."""
-
-
-def content_tag(context_dir: str | Path, *extra: str) -> str:
-    """A tag that changes exactly when the build context (or an extra input) changes: ECR tags
-    are immutable, so a fixed tag such as `latest` could never be pushed twice."""
-    root = Path(context_dir)
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        if "__pycache__" in path.parts or path.suffix in (".pyc", ".pyo"):
-            continue
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    for value in extra:
-        digest.update(value.encode() + b"\0")
-    return digest.hexdigest()[:20]
 
 
 def _trust_policy(service: str, account_id: str, partition: str, region: str) -> str:
@@ -184,7 +171,7 @@ class ApiService(pulumi.ComponentResource):
                 content_tag(args.build_context, args.base_image or "")),
             build=docker.DockerBuildArgs(
                 context=args.build_context,
-                dockerfile=f"{args.build_context}/Dockerfile",
+                dockerfile=args.dockerfile,
                 platform="linux/arm64",
                 args={"BASE_IMAGE": args.base_image} if args.base_image else None,
                 builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,  # RUN --mount=secret

@@ -1,4 +1,4 @@
-"""Build a Lambda deployment package: pinned dependencies for the Lambda platform + one package.
+"""Build a Lambda deployment package: pinned dependencies for the Lambda platform + our packages.
 
 `build_lambda_archive` is called by the Pulumi program when it runs (never at import time). It
 installs the requirements with pip *for the target platform* (arm64 Lambda, its Python version),
@@ -47,7 +47,7 @@ def _source_files(source_dir: Path) -> list[Path]:
 
 
 def content_hash(
-    source_dir: Path,
+    source_dirs: Sequence[Path],
     requirements_file: Path,
     *,
     python_version: str,
@@ -67,10 +67,11 @@ def content_hash(
     feed("platform", platform.encode())
     feed("pip", "\0".join(pip_options).encode())
     feed("requirements", requirements_file.read_bytes())
-    feed("package", source_dir.name.encode())
-    for path in _source_files(source_dir):
-        feed("path", path.relative_to(source_dir).as_posix().encode())
-        feed("file", path.read_bytes())
+    for source_dir in source_dirs:
+        feed("package", source_dir.name.encode())
+        for path in _source_files(source_dir):
+            feed("path", path.relative_to(source_dir).as_posix().encode())
+            feed("file", path.read_bytes())
     return digest.hexdigest()
 
 
@@ -115,7 +116,7 @@ def _install_requirements(
 
 
 def build_lambda_archive(
-    source_dir: str | os.PathLike[str],
+    packages: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     requirements_file: str | os.PathLike[str],
     build_dir: str | os.PathLike[str],
     *,
@@ -125,8 +126,9 @@ def build_lambda_archive(
 ) -> pulumi.FileArchive:
     """Build (or reuse) the deployment package and return it as a `pulumi.FileArchive`.
 
-    - `source_dir`: the Python package the handler lives in; it is copied under its own name to
-      the archive root (so `services/consumer/event_consumer` gives handler strings
+    - `packages`: the Python package the handler lives in, or several (e.g. the handler's and a
+      shared one from libs/); each is copied under its own name to the archive root (so
+      `services/consumer/event_consumer` gives handler strings
       `event_consumer.<module>.<function>`).
     - `requirements_file`: pinned runtime dependencies, installed for `platform` and
       `python_version` (the Lambda runtime's, e.g. "3.13"), wheels only.
@@ -134,18 +136,25 @@ def build_lambda_archive(
       `<build_dir>/package`, and `<build_dir>/.content-hash` remembers what it was built from.
     - `pip_options`: extra pip arguments, e.g. an index or `--no-index --find-links DIR`.
     """
-    source = Path(source_dir).resolve()
+    single = isinstance(packages, str | os.PathLike)
+    sources = [Path(p).resolve() for p in ([packages] if single else packages)]
     requirements = Path(requirements_file).resolve()
     build = Path(build_dir).resolve()
     if not _PYTHON_VERSION.match(python_version):
         raise LambdaPackageError(f"python_version must look like '3.13', got {python_version!r}")
-    if not source.is_dir():
-        raise LambdaPackageError(f"source_dir {str(source)!r} is not a directory")
+    if not sources:
+        raise LambdaPackageError("packages is empty: name at least the handler's package")
+    for source in sources:
+        if not source.is_dir():
+            raise LambdaPackageError(f"package source_dir {str(source)!r} is not a directory")
+    names = [source.name for source in sources]
+    if len(set(names)) != len(names):
+        raise LambdaPackageError(f"two packages would land under one name: {names}")
     if not requirements.is_file():
         raise LambdaPackageError(f"requirements_file {str(requirements)!r} does not exist")
 
     wanted = content_hash(
-        source, requirements, python_version=python_version, platform=platform,
+        sources, requirements, python_version=python_version, platform=platform,
         pip_options=pip_options,
     )
     package = build / _PACKAGE_DIR
@@ -160,11 +169,12 @@ def build_lambda_archive(
     try:
         if _has_requirements(requirements):
             _install_requirements(requirements, staging, python_version, platform, pip_options)
-        shutil.copytree(
-            source, staging / source.name,
-            ignore=shutil.ignore_patterns(*_SKIP_DIRS, *(f"*{s}" for s in _SKIP_SUFFIXES)),
-            dirs_exist_ok=True,
-        )
+        for source in sources:
+            shutil.copytree(
+                source, staging / source.name,
+                ignore=shutil.ignore_patterns(*_SKIP_DIRS, *(f"*{s}" for s in _SKIP_SUFFIXES)),
+                dirs_exist_ok=True,
+            )
         stamp.unlink(missing_ok=True)
         if package.exists():
             shutil.rmtree(package)

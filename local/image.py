@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -25,7 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-API_CONTEXT = REPO_ROOT / "services" / "api"
+# The build context is the repository root filtered by its .dockerignore allow-list; builds run on
+# a staged copy of exactly those files (components/docker_context.py), the files the tag hashes.
+DOCKERFILE = Path("services") / "api" / "Dockerfile"
 LOCAL_BASE_IMAGE = "localhost/event-pipeline-base:bookworm"
 API_IMAGE_NAME = "localhost/event-pipeline-api"
 DEFAULT_TAG = "local"
@@ -246,7 +249,7 @@ def build_command(image: str, base_image: str | None, context: Path,
         "--no-cache" if no_cache else "--layers",
         "--platform", "linux/arm64",
         "--network", "host",
-        "--file", str(context / "Dockerfile"),
+        "--file", str(context / DOCKERFILE),
         "--tag", image,
     ]
     if base_image is not None:
@@ -268,11 +271,26 @@ def docker_image_size(image: str) -> int:
     return int(out.stdout.strip())
 
 
-def build(base: str = "local", tag: str = DEFAULT_TAG, context: Path = API_CONTEXT,
+def stage_context(destination: Path, root: Path = REPO_ROOT) -> Path:
+    """Copy the build context (the allow-listed files and the .dockerignore) to `destination`."""
+    from components.docker_context import DOCKERIGNORE, context_files
+
+    for relative in [Path(DOCKERIGNORE), *context_files(root)]:
+        target = destination / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / relative, target)
+    return destination
+
+
+def build(base: str = "local", tag: str = DEFAULT_TAG, context: Path | None = None,
           no_cache: bool = False) -> BuiltImage:
-    """Build the API image for linux/arm64 and load it into the docker engine."""
+    """Build the API image for linux/arm64 and load it into the docker engine. `context` is a
+    staged build context (default: the repository's, staged into a temporary folder)."""
     if base not in ("local", "default"):
         raise ValueError(f"base must be 'local' or 'default', not {base!r}")
+    if context is None:
+        with tempfile.TemporaryDirectory(prefix="api-image-context-") as staged:
+            return build(base, tag, stage_context(Path(staged)), no_cache)
     image = f"{API_IMAGE_NAME}:{tag}"
     ensure_tools()
     ensure_arm64_emulation()

@@ -25,12 +25,9 @@ from pathlib import Path
 
 import httpx
 
-from local.api_process import launch_api_server
+from local.api_server import launch_api_server
 from local.esm import BatchOutcome, EsmSettings, LocalEventSourceMapping
-from local.kafka_broker import LocalKafka
-from local.paths import add_service_paths
-
-add_service_paths()  # the API's and the consumer's packages, as their runtimes import them
+from local.kafka import LocalKafka
 
 TOPIC = "events"
 DRAIN_TIMEOUT_S = 60.0

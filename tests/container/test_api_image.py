@@ -10,8 +10,8 @@ import json
 import time
 
 import pytest
-from event_api.kafka_auth import client_security_options
 from kafka import KafkaConsumer
+from msk_iam_client import client_security_options
 
 from tests.fixtures.container import (
     docker,

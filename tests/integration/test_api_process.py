@@ -16,7 +16,7 @@ API_DIR = Path(__file__).resolve().parents[2] / "services" / "api"
 
 
 def run_healthcheck(port: int) -> subprocess.CompletedProcess:
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(API_DIR), "PORT": str(port)}
+    env = {"PATH": os.environ["PATH"], "PORT": str(port)}
     return subprocess.run([sys.executable, "-m", "event_api.healthcheck"], env=env,
                           capture_output=True, timeout=10)
 

@@ -21,7 +21,7 @@ from event_consumer.errors import RetryableError
 from event_consumer.handler import build_handler
 from event_consumer.process import RecordMeta
 
-from local.deadletter_store import open_destination
+from local.esm.destinations import open_destination
 from tests.fixtures.consumer import (
     committed_offsets,
     end_offsets,
@@ -196,10 +196,9 @@ def test_poison_record_dead_letter_replay_processed(
     assert base64.b64decode(before[1]["value"]) == garbage
     assert before[1]["headers"] == [{"x-src": list(b"fuzz")}]
 
-    env = {**os.environ, **kafka_broker.client_env(), "KAFKA_TOPIC": kafka_topic,
-           "PYTHONPATH": os.pathsep.join(["services/consumer", "services/api"])}
+    env = {**os.environ, **kafka_broker.client_env(), "KAFKA_TOPIC": kafka_topic}
     dry = subprocess.run(
-        [sys.executable, "-m", "event_consumer.replay", "--from", f"sqlite:{db}", "--dry-run"],
+        [sys.executable, "-m", "event_replay", "--from", f"sqlite:{db}", "--dry-run"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60,
     )
     assert dry.returncode == 0, dry.stderr
@@ -208,7 +207,7 @@ def test_poison_record_dead_letter_replay_processed(
 
     strict["on"] = False  # consumer v2 deployed; now replay
     replay = subprocess.run(
-        [sys.executable, "-m", "event_consumer.replay", "--from", f"sqlite:{db}"],
+        [sys.executable, "-m", "event_replay", "--from", f"sqlite:{db}"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     assert replay.returncode == 0, replay.stderr

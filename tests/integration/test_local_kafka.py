@@ -19,14 +19,14 @@ import botocore.auth
 import pytest
 from aws_msk_iam_sasl_signer import MSKAuthTokenProvider as signer
 from botocore.credentials import CredentialProvider, Credentials
-from event_api.kafka_auth import client_security_options
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaTimeoutError, SaslAuthenticationFailedError, for_code
 from kafka.net.sasl.oauth import AbstractTokenProvider
 from kafka.protocol.parser import KafkaProtocol
 from kafka.protocol.sasl import SaslAuthenticateRequest, SaslHandshakeRequest
+from msk_iam_client import client_security_options
 
-from local.kafka_broker import LocalKafka, LocalKafkaError
+from local.kafka import LocalKafka, LocalKafkaError
 
 pytestmark = pytest.mark.integration
 

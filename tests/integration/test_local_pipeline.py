@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from local.api_process import free_port
+from local.api_server import free_port
 
 pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[2]

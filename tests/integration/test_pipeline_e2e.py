@@ -95,10 +95,9 @@ def test_api_event_dead_lettered_then_replayed_is_processed_identically(
     assert calls[0][0] == plain
 
     strict["on"] = False
-    env = {**os.environ, **kafka_broker.client_env(), "KAFKA_TOPIC": kafka_topic,
-           "PYTHONPATH": os.pathsep.join(["services/consumer", "services/api"])}
+    env = {**os.environ, **kafka_broker.client_env(), "KAFKA_TOPIC": kafka_topic}
     replay = subprocess.run(
-        [sys.executable, "-m", "event_consumer.replay", "--from", f"sqlite:{db}", "--limit", "5"],
+        [sys.executable, "-m", "event_replay", "--from", f"sqlite:{db}", "--limit", "5"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     assert replay.returncode == 0, replay.stderr

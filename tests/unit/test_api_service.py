@@ -14,8 +14,8 @@ from components.api_service import (
     TLS_POLICY,
     ApiService,
     ApiServiceArgs,
-    content_tag,
 )
+from components.docker_context import content_tag
 from components.kafka import KafkaCluster, KafkaClusterArgs, producer_policy_document
 from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, NetworkArgs
 from tests.fixtures.pulumi_mocks import ACCOUNT_ID, PROJECT_ROOT, REGION, PulumiRun, run_program
@@ -90,11 +90,11 @@ def test_the_image_is_built_for_arm64_and_pushed_to_the_repository(run):
     image, repo = run.one(IMAGE), run.one(ECR)
     build = image.inputs["build"]
     assert build["platform"] == "linux/arm64"
-    assert build["context"] == "services/api"
+    assert build["context"] == "."
     assert build["dockerfile"] == "services/api/Dockerfile"
     assert build["args"] == {"BASE_IMAGE": "registry.example/python:3.12"}
     url = repo.outputs["repositoryUrl"]
-    tag = content_tag(PROJECT_ROOT / "services" / "api", build["args"]["BASE_IMAGE"])
+    tag = content_tag(PROJECT_ROOT, build["args"]["BASE_IMAGE"])
     assert image.inputs["imageName"] == f"{url}:{tag}"
     assert image.inputs["registry"]["server"] == url
     assert image.inputs["registry"]["username"] == "AWS"
@@ -108,12 +108,15 @@ def test_without_a_base_image_the_dockerfile_default_is_kept(run_tls):
 
 
 def test_the_tag_changes_with_the_build_context(tmp_path):
-    (tmp_path / "app.py").write_text("print(1)\n")
+    (tmp_path / ".dockerignore").write_text("*\n!app/\n**/__pycache__\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "app.py").write_text("print(1)\n")
     first = content_tag(tmp_path)
-    (tmp_path / "__pycache__").mkdir()
-    (tmp_path / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"noise")
-    assert content_tag(tmp_path) == first  # bytecode is not content
-    (tmp_path / "app.py").write_text("print(2)\n")
+    (tmp_path / "app" / "__pycache__").mkdir()
+    (tmp_path / "app" / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"noise")
+    (tmp_path / "notes.txt").write_text("not in the context")
+    assert content_tag(tmp_path) == first  # bytecode and excluded files are not content
+    (tmp_path / "app" / "app.py").write_text("print(2)\n")
     assert content_tag(tmp_path) != first
     assert content_tag(tmp_path, "base:1") != content_tag(tmp_path, "base:2")
 

@@ -104,7 +104,7 @@ def test_disabled_allows_empty_bootstrap_and_no_region():
 
 
 def _run_main(env):
-    clean = {"PATH": os.environ["PATH"], "PYTHONPATH": str(API_DIR), **env}
+    clean = {"PATH": os.environ["PATH"], **env}
     return subprocess.run([sys.executable, "-m", "event_api"], env=clean, cwd=API_DIR,
                           capture_output=True, text=True, timeout=60)
 

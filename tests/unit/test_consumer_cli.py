@@ -8,13 +8,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PYTHONPATH = os.pathsep.join(["services/consumer", "services/api"])
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=60,
-        env={"PATH": os.environ["PATH"], "PYTHONPATH": PYTHONPATH, **env},
+        env={"PATH": os.environ["PATH"], **env},
     )
 
 
@@ -41,7 +40,7 @@ def test_local_esm_checks_the_handlers_dead_letter_setting_before_polling():
 def test_replay_rejects_a_bad_source(tmp_path):
     for spec, message in [("redis:x", "--from must be sqlite:PATH or sqs:https://QUEUE_URL"),
                           (f"sqlite:{tmp_path / 'none.db'}", "no such file")]:
-        result = _run(["-m", "event_consumer.replay", "--from", spec], {})
+        result = _run(["-m", "event_replay", "--from", spec], {})
         assert result.returncode == 2 and "Traceback" not in result.stderr
         assert message in result.stderr
 
@@ -50,10 +49,10 @@ def test_replay_needs_kafka_settings_unless_dry_run(tmp_path):
     from event_consumer.deadletter import SqliteDeadLetterSink
 
     SqliteDeadLetterSink(str(tmp_path / "d.db"))
-    result = _run(["-m", "event_consumer.replay", "--from", f"sqlite:{tmp_path / 'd.db'}"], {})
+    result = _run(["-m", "event_replay", "--from", f"sqlite:{tmp_path / 'd.db'}"], {})
     assert result.returncode == 2
     assert "replay: KAFKA_BOOTSTRAP_SERVERS is required" in result.stderr
     assert "replay: AWS_REGION is required" in result.stderr
-    dry = _run(["-m", "event_consumer.replay", "--from", f"sqlite:{tmp_path / 'd.db'}",
+    dry = _run(["-m", "event_replay", "--from", f"sqlite:{tmp_path / 'd.db'}",
                 "--dry-run"], {})
     assert dry.returncode == 0 and '"replayed": 0' in dry.stdout

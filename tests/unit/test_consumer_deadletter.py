@@ -93,6 +93,6 @@ def test_handler_cold_import_does_not_load_boto3(tmp_path):
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60,
-        env={"PYTHONPATH": "services/consumer", "DEAD_LETTER_SQLITE_PATH": str(tmp_path / "d.db")},
+        env={"DEAD_LETTER_SQLITE_PATH": str(tmp_path / "d.db")},
     ).stdout.split()
     assert out == ["False", "False", "False"]

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from local.deadletter_store import JsonlDestination, SqliteDestination, open_destination
 from local.esm import EsmSettings, SettingsError, build_msk_event, load_settings, on_failure_record
+from local.esm.destinations import JsonlDestination, SqliteDestination, open_destination
 from tests.fixtures.consumer import consumer_record
 
 

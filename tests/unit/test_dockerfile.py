@@ -130,9 +130,15 @@ def test_docker_healthcheck_runs_the_healthcheck_module(instructions):
     assert exec_form == ["python", "-m", "event_api.healthcheck"]
 
 
-def test_dockerignore_is_an_allow_list():
-    rules = [line.strip() for line in (API_DIR / ".dockerignore").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
-    assert rules[0] == "*", "everything is excluded first"
-    included = sorted(rule[1:].rstrip("/") for rule in rules if rule.startswith("!"))
-    assert included == ["event_api", "requirements.txt"]
+def test_dockerignore_admits_exactly_what_the_dockerfile_copies(instructions):
+    from components.docker_context import allow_list, context_files
+
+    root = API_DIR.parents[1]
+    included, excluded = allow_list(root)
+    copied = {args.split()[0].rstrip("/") for kw, args in instructions
+              if kw == "COPY" and not args.startswith("--from")}
+    assert set(included) - {"services/api/Dockerfile"} == copied
+    assert "**/__pycache__" in excluded
+    files = context_files(root)
+    assert all(not f.as_posix().startswith((".venv", "tests", "local")) for f in files)
+    assert not any(f.suffix == ".pyc" for f in files)

@@ -77,11 +77,13 @@ def test_dev_stack_wires_the_consumer_to_the_cluster_and_topic(dev):
     assert mapping.inputs["topics"] == ["events"]
     assert mapping.inputs["startingPosition"] == "TRIM_HORIZON"
     assert dev.outputs["eventSourceMappingUuid"] == mapping.outputs["uuid"]
-    # The deployment package is built once, from the consumer's source and pinned requirements,
-    # for the function's own Python version.
+    # The deployment package is built once, from the consumer's package, the shared libs it
+    # imports (never the replay tool) and its pinned requirements, for the function's Python.
     ((args, kwargs),) = dev.lambda_builds
-    assert [str(a) for a in args[:2]] == ["services/consumer/event_consumer",
-                                         "services/consumer/requirements.txt"]
+    assert [str(p) for p in args[0]] == ["services/consumer/event_consumer",
+                                        "libs/event-contract/event_contract",
+                                        "libs/log-redaction/log_redaction"]
+    assert str(args[1]) == "services/consumer/requirements.txt"
     assert function.inputs["runtime"] == f"python{kwargs['python_version']}"
 
 

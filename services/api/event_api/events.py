@@ -1,6 +1,7 @@
 """The event written to Kafka for each /current_time request, and its Kafka record form.
 
-EVENT_SCHEMA is the contract with the Lambda consumer (it validates with a copy of this dict).
+The event's JSON Schema is the contract with the Lambda consumer: one file in the shared
+`event_contract` package, which both deployables install (re-exported here as EVENT_SCHEMA).
 """
 
 from __future__ import annotations
@@ -10,27 +11,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from event_contract.schema import EVENT_SCHEMA
+
 from event_api.event_ids import new_event_id
 
-EVENT_SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "https://example.invalid/schemas/hello-event.json",
-    "title": "Hello event",
-    "type": "object",
-    "properties": {
-        "event_id": {"type": "string", "format": "uuid"},
-        "timestamp": {"type": "integer", "minimum": 0},
-        "message": {"type": "string", "minLength": 1},
-        "name": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 64,
-            "pattern": "^[A-Za-z][-_A-Za-z0-9]*$",
-        },
-    },
-    "required": ["event_id", "timestamp", "message", "name"],
-    "additionalProperties": False,
-}
+__all__ = ["EVENT_SCHEMA", "Event", "KafkaRecord", "build_event", "greeting", "to_record"]
 
 CONTENT_TYPE = b"application/json"
 

@@ -27,7 +27,7 @@ CLOSE_TIMEOUT_S = 5.0
 
 def _default_security_options(settings: Settings) -> dict:
     # Imported late: building the MSK IAM token provider is the auth module's job.
-    from event_api.kafka_auth import client_security_options
+    from msk_iam_client import client_security_options
 
     return client_security_options(
         settings.security_protocol, settings.region, settings.ca_file

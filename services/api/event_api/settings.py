@@ -11,10 +11,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from event_contract.kafka_names import topic_name_problem
+
 SECURITY_PROTOCOLS = ("SASL_SSL", "PLAINTEXT")
 
-# Kafka's own rule for topic names (kafka.common.internals.Topic): legal characters, max 249.
-_TOPIC_RE = re.compile(r"[A-Za-z0-9._-]{1,249}")
 _HOST_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -108,11 +108,9 @@ def _bootstrap_servers(reader: _Reader, required: bool) -> tuple[str, ...]:
 
 def _topic(reader: _Reader) -> str:
     topic = reader.raw("KAFKA_TOPIC") or "events"
-    if not _TOPIC_RE.fullmatch(topic) or topic in {".", ".."}:
-        reader.errors.append(
-            f"KAFKA_TOPIC={topic!r} is not a legal Kafka topic name "
-            "(1-249 characters from A-Z a-z 0-9 . _ -, not '.' or '..')"
-        )
+    problem = topic_name_problem(topic)
+    if problem:
+        reader.errors.append(f"KAFKA_TOPIC={topic!r} is not a legal Kafka topic name: {problem}")
     return topic
 
 

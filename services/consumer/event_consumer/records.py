@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from event_contract.schema import InvalidEvent, validate_event
+
 from event_consumer.errors import PoisonRecordError
-from event_consumer.schema import validation_errors
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def decode_event(record: KafkaRecord) -> dict[str, Any]:
         event = json.loads(text)
     except json.JSONDecodeError as err:
         raise PoisonRecordError(f"value is not JSON: {err.msg} at {err.pos}") from None
-    errors = validation_errors(event)
-    if errors:
-        raise PoisonRecordError("schema: " + "; ".join(errors))
-    return event
+    try:
+        return validate_event(event)
+    except InvalidEvent as err:
+        raise PoisonRecordError(err.reason) from None

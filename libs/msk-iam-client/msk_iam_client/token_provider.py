@@ -1,7 +1,9 @@
 """Kafka client authentication for MSK Serverless: IAM tokens over SASL_SSL/OAUTHBEARER.
 
-The same code path is used against MSK and against the local broker (local/kafka_broker.py),
-whose validator checks the token exactly as MSK does.
+The one home of the MSK IAM client code: the API, the topic provisioner, the replay tool and the
+local event source mapping all connect through `client_security_options`. The same code path is
+used against MSK and against the local broker (local/kafka), whose validator checks the token
+exactly as MSK does.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 from collections.abc import Callable
 
 import botocore.session
+import log_redaction
 from aws_msk_iam_sasl_signer import MSKAuthTokenProvider as signer
 from botocore.credentials import CredentialProvider, Credentials
 from kafka.net.sasl.oauth import AbstractTokenProvider
@@ -117,6 +120,8 @@ def client_security_options(
 ) -> dict:
     """kafka-python keyword arguments (producer, consumer, admin) for the given protocol."""
     if security_protocol == "SASL_SSL":
+        # Signing material must never reach a log, whatever the level (botocore logs it at DEBUG).
+        log_redaction.install()
         if not region:
             raise ValueError("SASL_SSL with MSK IAM auth needs an AWS region (e.g. us-east-1)")
         options = {

@@ -12,11 +12,11 @@ import botocore.session
 import pytest
 from aws_msk_iam_sasl_signer import MSKAuthTokenProvider as signer
 from botocore.credentials import CredentialProvider, RefreshableCredentials
-from event_api import kafka_auth
-from event_api.kafka_auth import (
+from msk_iam_client import (
     MissingAwsCredentials,
     MskIamTokenProvider,
     client_security_options,
+    token_provider,
 )
 
 ACCESS_KEY_ID = "AKIAUNITTEST0000001"
@@ -264,4 +264,4 @@ def test_sasl_ssl_needs_a_region():
 def test_module_exports_the_provider_kafka_python_expects():
     from kafka.net.sasl.oauth import AbstractTokenProvider
 
-    assert issubclass(kafka_auth.MskIamTokenProvider, AbstractTokenProvider)
+    assert issubclass(token_provider.MskIamTokenProvider, AbstractTokenProvider)

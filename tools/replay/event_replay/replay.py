@@ -1,11 +1,11 @@
 """Re-publish dead-lettered records to Kafka, deleting each only after Kafka acknowledged it.
 
-    python -m event_consumer.replay --from sqlite:PATH|sqs:QUEUE_URL [--dry-run] [--limit N]
+    python -m event_replay --from sqlite:PATH|sqs:QUEUE_URL [--dry-run] [--limit N]
 
 Kafka settings come from the environment, like the API: KAFKA_BOOTSTRAP_SERVERS,
 KAFKA_SECURITY_PROTOCOL (SASL_SSL|PLAINTEXT), KAFKA_CA_FILE, AWS_REGION, and KAFKA_TOPIC (optional:
 defaults to each record's original topic). Key, value and headers are re-published byte for byte.
-An operator tool run from a checkout: it imports the API's Kafka auth, which the Lambda never does.
+An operator tool (package `event-replay`), never shipped in the Lambda's package.
 """
 
 from __future__ import annotations
@@ -146,8 +146,8 @@ def kafka_settings(env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _producer(cfg: dict[str, Any]) -> Any:
-    from event_api.kafka_auth import client_security_options
     from kafka import KafkaProducer
+    from msk_iam_client import client_security_options
 
     return KafkaProducer(
         bootstrap_servers=cfg["bootstrap"],
@@ -219,7 +219,7 @@ def _say(out: Any, action: str, letter: Letter, **extra: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m event_consumer.replay", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m event_replay", description=__doc__)
     parser.add_argument("--from", dest="source", required=True, help="sqlite:PATH or sqs:QUEUE_URL")
     parser.add_argument("--dry-run", action="store_true", help="list, publish nothing")
     parser.add_argument("--limit", type=int, default=None, help="replay at most N dead letters")

@@ -16,10 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from local.paths import REPO_ROOT
-from local.paths import free_loopback_port as free_port
+from local.ports import free_loopback_port as free_port
 
-API_DIR = REPO_ROOT / "services" / "api"
 __all__ = ["ApiServer", "free_port", "launch_api_server"]
 STARTUP_TIMEOUT_S = 30.0
 
@@ -92,7 +90,6 @@ def launch_api_server(env: dict, log_dir: Path, topic: str | None = None,
     port = port or free_port()
     full_env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": str(API_DIR),
         "PYTHONUNBUFFERED": "1",
         "HOME": os.environ.get("HOME", str(log_dir)),
         **env,
@@ -106,7 +103,7 @@ def launch_api_server(env: dict, log_dir: Path, topic: str | None = None,
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "event_api"],
-            cwd=API_DIR,
+            cwd=log_dir,  # the installed event_api package runs from anywhere
             env=full_env,
             stdout=log_file,
             stderr=subprocess.STDOUT,

@@ -1,0 +1,80 @@
+"""A local stand-in for Lambda's Amazon MSK event source mapping, run against the local broker.
+
+    python -m local.esm --topic events --on-failure jsonl:/tmp/esm-failures.jsonl
+
+It behaves like the AWS poller where it matters to the handler and to operators:
+- joins a consumer group over SASL_SSL + OAUTHBEARER (MSK IAM tokens), like the real mapping;
+- builds events in exactly AWS's shape (`eventSource` aws:kafka, a local cluster ARN,
+  `bootstrapServers`, records grouped as "<topic>-<partition>" and ordered by offset, base64
+  key/value, headers as lists of byte values);
+- honours the batch size, the batching window (how long to wait to fill a batch) and the 6 MB
+  invocation payload limit;
+- invokes the handler in-process (through a JSON round trip, like the Lambda invoke boundary)
+  and commits offsets only after the handler succeeded;
+- retries a failed batch up to `max_retry_attempts` (-1 = forever, AWS's default) and then writes
+  AWS's on-failure record to a real local destination (JSONL file or SQLite) and moves on;
+- processes one batch at a time, so per-partition order holds;
+- on SIGINT/SIGTERM finishes the in-flight invocation, commits if it succeeded, and closes.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from local.esm.poller import LocalEventSourceMapping, logger
+from local.esm.settings import SettingsError, load_settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        settings = load_settings(argv)
+    except SettingsError as err:
+        for problem in err.problems:
+            print(f"local.esm: configuration error: {problem}", file=sys.stderr)
+        return 2
+    from event_consumer.deadletter import sink_from_env
+    from event_consumer.errors import ConfigError
+    from event_consumer.handler import build_handler
+
+    try:
+        # The handler's own configuration is checked now, not at the first invocation.
+        sink = sink_from_env()
+    except ConfigError as err:
+        for problem in err.problems:
+            print(f"local.esm: handler configuration error: {problem}", file=sys.stderr)
+        return 2
+    esm = LocalEventSourceMapping(settings, handler=build_handler(sink=sink))
+
+    def _graceful(signum: int, _frame: Any) -> None:
+        logger.info("signal received; finishing the in-flight batch", extra={"signal": signum})
+        esm.request_stop()
+
+    signal.signal(signal.SIGINT, _graceful)
+    signal.signal(signal.SIGTERM, _graceful)
+    logger.info(
+        "local event source mapping starting",
+        extra={
+            "topics": settings.topics,
+            "group_id": settings.group_id,
+            "batch_size": settings.batch_size,
+            "batching_window_s": settings.batching_window_s,
+            "max_retry_attempts": settings.max_retry_attempts,
+            "on_failure": settings.on_failure,
+        },
+    )
+    from kafka.errors import KafkaError
+    from msk_iam_client import MissingAwsCredentials
+
+    try:
+        esm.run()
+    except (MissingAwsCredentials, KafkaError, OSError) as err:
+        print(f"local.esm: stopped: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

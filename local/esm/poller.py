@@ -1,0 +1,282 @@
+"""The poller: join the group, batch, invoke the handler, commit only after success, retry, and
+write AWS's on-failure record when it gives up on a batch."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from local.esm.destinations import OnFailureDestination, open_destination
+from local.esm.events import (
+    MAX_PAYLOAD_BYTES,
+    LocalLambdaContext,
+    build_msk_event,
+    on_failure_record,
+)
+from local.esm.settings import EsmSettings
+
+logger = Logger(service="local-esm")
+
+_MAX_BACKOFF_S = 5.0
+_RECONNECT_BACKOFF_S = 1.0
+_EMPTY_ASSIGNMENT_RESTART_S = 20.0
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class _NothingAssigned(Exception):
+    """The group gave this poller no partitions; handled like a lost connection."""
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What happened to one batch; handed to the `on_batch` hook."""
+
+    records: int
+    invocations: int
+    succeeded: bool
+    committed: dict[str, int]  # "<topic>-<partition>" -> next offset committed
+    on_failure_written: bool
+
+
+def _default_handler() -> Handler:
+    from event_consumer.handler import lambda_handler
+
+    return lambda_handler
+
+
+class LocalEventSourceMapping:
+    """Poll, batch, invoke, commit. Run with `run()` (blocking) or `start()` (a thread)."""
+
+    def __init__(
+        self,
+        settings: EsmSettings,
+        handler: Handler | None = None,
+        destination: OnFailureDestination | None = None,
+        on_batch: Callable[[BatchOutcome], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.handler = handler or _default_handler()
+        self.destination = destination or open_destination(settings.on_failure)
+        self.on_batch = on_batch
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pending: deque[Any] = deque()  # polled but not yet batched (payload limit)
+        self._consumer_started = time.monotonic()
+        self.error: BaseException | None = None
+        self.batches = 0
+        self.invocations = 0
+
+    # -- lifecycle
+
+    def start(self) -> LocalEventSourceMapping:
+        self._thread = threading.Thread(target=self._run_captured, name="local-esm", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run_captured(self) -> None:
+        try:
+            self.run()
+        except BaseException as err:  # noqa: BLE001 - surfaced to the owner via .error
+            self.error = err
+            logger.exception("local event source mapping stopped on an error")
+
+    def request_stop(self) -> None:
+        """Ask the loop to finish the in-flight invocation and stop (safe from signal handlers)."""
+        self._stop.set()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Finish the in-flight invocation, commit if it succeeded, close the consumer."""
+        self.request_stop()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                raise TimeoutError(f"local ESM did not stop within {timeout_s} s")
+
+    def wait_ready(self, timeout_s: float = 30.0) -> bool:
+        """True once the consumer has joined the group and has partitions assigned."""
+        return self._ready.wait(timeout_s)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self) -> None:
+        from kafka.errors import KafkaError
+
+        consumer = None
+        try:
+            while not self._stop.is_set():
+                try:
+                    if consumer is None:
+                        consumer = self._consumer()
+                    batch = self._collect(consumer)
+                    if batch:
+                        self._deliver(consumer, batch)
+                except (KafkaError, _NothingAssigned) as err:
+                    # Like AWS's pollers, survive a broker outage: drop what was polled but not
+                    # committed and start again from the committed offsets once Kafka is back.
+                    # A batch processed but not committed is delivered again (at least once).
+                    logger.warning("Kafka unavailable; restarting the poller from the committed "
+                                   "offsets", extra={"error": repr(err)})
+                    self._pending.clear()
+                    if consumer is not None:
+                        _close_quietly(consumer)
+                        consumer = None
+                    self._stop.wait(_RECONNECT_BACKOFF_S)
+        finally:
+            if consumer is not None:
+                consumer.close(autocommit=False)
+            logger.info("local event source mapping stopped", extra={"batches": self.batches})
+
+    # -- Kafka
+
+    def _consumer(self) -> Any:
+        from kafka import KafkaConsumer
+        from msk_iam_client import client_security_options
+
+        s = self.settings
+        consumer = KafkaConsumer(
+            bootstrap_servers=s.bootstrap_servers.split(","),
+            group_id=s.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest" if s.starting_position == "TRIM_HORIZON" else "latest",
+            max_poll_records=s.batch_size,
+            request_timeout_ms=s.request_timeout_ms,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=3_000,
+            # The handler runs between polls; this bounds how long one invocation may take.
+            max_poll_interval_ms=300_000,
+            client_id=f"local-esm-{s.function_name}",
+            # After a broker restart: reconnect within seconds, not kafka-python's growing backoff.
+            reconnect_backoff_max_ms=2_000,
+            **client_security_options(s.security_protocol, s.region, s.ca_file),
+        )
+        consumer.subscribe(list(s.topics))
+        self._consumer_started = time.monotonic()
+        return consumer
+
+    def _collect(self, consumer: Any) -> list[Any]:
+        """Up to batch_size records: wait up to the batching window after the first one."""
+        s = self.settings
+        batch: list[Any] = []
+        size = 0
+        deadline: float | None = None
+        while not self._stop.is_set():
+            while self._pending and len(batch) < s.batch_size:
+                rec = self._pending[0]
+                rec_size = _approx_size(rec)
+                if batch and size + rec_size > MAX_PAYLOAD_BYTES:
+                    return batch  # the rest waits for the next batch
+                batch.append(self._pending.popleft())
+                size += rec_size
+            if len(batch) >= s.batch_size:
+                return batch
+            if batch and deadline is None:
+                deadline = time.monotonic() + s.batching_window_s
+            if deadline is not None and time.monotonic() >= deadline:
+                return batch
+            wait_s = 0.2 if deadline is None else max(0.0, deadline - time.monotonic())
+            polled = consumer.poll(
+                timeout_ms=int(min(wait_s, 0.2) * 1000), max_records=s.batch_size - len(batch)
+            )
+            if consumer.assignment():
+                self._ready.set()
+            elif time.monotonic() - self._consumer_started > _EMPTY_ASSIGNMENT_RESTART_S:
+                # Joined while partition leaders were still being elected (right after a broker
+                # restart) and was assigned nothing: kafka-python would idle until its next
+                # metadata refresh (5 minutes). Start again, as a restarted poller would.
+                raise _NothingAssigned(f"no partitions assigned after "
+                                       f"{_EMPTY_ASSIGNMENT_RESTART_S:.0f} s")
+            for recs in polled.values():
+                self._pending.extend(recs)
+        return batch
+
+    def _commit(self, consumer: Any, batch: Sequence[Any]) -> dict[str, int]:
+        from kafka.structs import OffsetAndMetadata, TopicPartition
+
+        next_offsets: dict[tuple[str, int], int] = {}
+        for rec in batch:
+            tp = (rec.topic, rec.partition)
+            next_offsets[tp] = max(next_offsets.get(tp, 0), rec.offset + 1)
+        consumer.commit(
+            {
+                TopicPartition(t, p): OffsetAndMetadata(offset, "", -1)
+                for (t, p), offset in next_offsets.items()
+            }
+        )
+        return {f"{t}-{p}": offset for (t, p), offset in next_offsets.items()}
+
+    # -- one batch
+
+    def _deliver(self, consumer: Any, batch: list[Any]) -> None:
+        s = self.settings
+        payload = json.dumps(
+            build_msk_event(batch, s.event_source_arn, s.bootstrap_servers),
+            separators=(",", ":"),
+        )
+        attempts = 0
+        succeeded = False
+        while True:
+            attempts += 1
+            self.invocations += 1
+            try:
+                context = LocalLambdaContext(s.function_name, s.function_arn)
+                # A fresh decode per attempt: the handler must not see a previous attempt's edits.
+                self.handler(json.loads(payload), context)
+                succeeded = True
+                break
+            except Exception as err:  # noqa: BLE001 - any handler error fails the invocation
+                logger.warning(
+                    "invocation failed",
+                    extra={"attempt": attempts, "records": len(batch), "error": repr(err)},
+                )
+            retries_done = attempts - 1
+            if s.max_retry_attempts >= 0 and retries_done >= s.max_retry_attempts:
+                break
+            backoff = min(s.retry_backoff_s * 2**retries_done, _MAX_BACKOFF_S)
+            if self._stop.wait(backoff):
+                # Shutting down mid-retry: leave the offsets uncommitted so the batch is
+                # delivered again on the next start, as AWS would after a poller restart.
+                logger.info("stopping during retries; batch left uncommitted for redelivery")
+                self._report(BatchOutcome(len(batch), attempts, False, {}, False))
+                return
+
+        written = False
+        if not succeeded:
+            record = on_failure_record(batch, s, attempts, len(payload.encode("utf-8")))
+            self.destination.write(record)
+            written = True
+            logger.error(
+                "retries exhausted; on-failure record written, moving on",
+                extra={"destination": self.destination.uri, "records": len(batch)},
+            )
+        committed = self._commit(consumer, batch)
+        self.batches += 1
+        self._report(BatchOutcome(len(batch), attempts, succeeded, committed, written))
+
+    def _report(self, outcome: BatchOutcome) -> None:
+        if self.on_batch is not None:
+            self.on_batch(outcome)
+
+
+def _close_quietly(consumer: Any) -> None:
+    try:
+        consumer.close(autocommit=False)
+    except Exception as err:  # noqa: BLE001 - the connection is already broken; nothing to save
+        logger.info("closing a broken consumer failed", extra={"error": repr(err)})
+
+
+def _approx_size(rec: Any) -> int:
+    """Bytes this record adds to the JSON event (base64 grows data by 4/3; field names etc.)."""
+    raw = len(rec.key or b"") + len(rec.value or b"")
+    headers = sum(len(k) + 4 * len(v or b"") for k, v in (rec.headers or []))
+    return raw * 4 // 3 + headers + 200

@@ -1,0 +1,5 @@
+import sys
+
+from local.kafka.cli import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from event_replay.replay import main
+
+sys.exit(main())
