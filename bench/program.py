@@ -15,7 +15,7 @@ import time
 import _common  # noqa: F401  (sets sys.path)
 from _common import machine
 
-from tests.fixtures.pulumi_mocks import run_main, stack_config
+from testing.pulumi_harness import run_main, stack_config
 
 
 def main() -> int:
