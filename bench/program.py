@@ -13,7 +13,7 @@ import statistics
 import time
 
 from bench._common import machine
-from tests.fixtures.pulumi_mocks import run_main, stack_config
+from testing.pulumi_harness import run_main, stack_config
 
 
 def main() -> int:

@@ -18,7 +18,7 @@ from components.api_service import (
 from components.docker_context import content_tag
 from components.kafka import KafkaCluster, KafkaClusterArgs, producer_policy_document
 from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, NetworkArgs
-from tests.fixtures.pulumi_mocks import ACCOUNT_ID, PROJECT_ROOT, REGION, PulumiRun, run_program
+from testing.pulumi_harness import ACCOUNT_ID, PROJECT_ROOT, REGION, PulumiRun, run_program
 
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-123456789abc"
 ECR = "aws:ecr/repository:Repository"

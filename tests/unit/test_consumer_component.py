@@ -21,7 +21,7 @@ from components.consumer import (
 )
 from components.kafka import KafkaCluster, KafkaClusterArgs, consumer_policy_document
 from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, NetworkArgs
-from tests.fixtures.pulumi_mocks import ACCOUNT_ID, REGION, PulumiRun
+from testing.pulumi_harness import ACCOUNT_ID, REGION, PulumiRun
 
 CONSUMER = "event-pipeline:consumer:Consumer"
 FUNCTION = "aws:lambda/function:Function"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures.pulumi_mocks import run_main, stack_config
+from testing.pulumi_harness import run_main, stack_config
 
 ENI_RELEASE_TIMEOUT = "45m"
 

@@ -17,7 +17,7 @@ from components.kafka import (
     producer_policy_json,
     topic_arn,
 )
-from tests.fixtures.pulumi_mocks import PulumiRun, resolve, run_program
+from testing.pulumi_harness import PulumiRun, resolve, run_program
 
 CLUSTER_ARN = ("arn:aws:kafka:eu-west-1:111122223333:cluster/events-prod/"
                "0c1d2e3f-4a5b-6c7d-8e9f-a0b1c2d3e4f5-s2")

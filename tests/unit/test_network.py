@@ -8,7 +8,7 @@ import pulumi
 import pytest
 
 from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, NetworkArgs
-from tests.fixtures.pulumi_mocks import REGION, PulumiRun
+from testing.pulumi_harness import REGION, PulumiRun
 
 NETWORK = "event-pipeline:network:Network"
 IPAM = "aws:ec2/vpcIpam:VpcIpam"
@@ -38,7 +38,7 @@ def build(args: NetworkArgs | None = None, *, clients: dict[str, str] | None = N
 
 @pytest.fixture(scope="module")
 def run() -> PulumiRun:
-    from tests.fixtures.pulumi_mocks import run_program
+    from testing.pulumi_harness import run_program
 
     everything = (*FARGATE_ENDPOINTS, *KAFKA_ENDPOINTS)
     return run_program(build(
@@ -179,7 +179,7 @@ def test_allow_endpoint_access_also_opens_the_clients_egress(run):
 
 
 def test_an_unknown_endpoint_is_a_clear_error():
-    from tests.fixtures.pulumi_mocks import run_program
+    from testing.pulumi_harness import run_program
 
     with pytest.raises(ValueError, match=r"no 'sqs' endpoint; it has ecr.api, ecr.dkr, logs, s3"):
         run_program(build(NetworkArgs(), clients={"sqs": CLIENT_SG}))
@@ -197,12 +197,15 @@ def test_every_child_is_parented_to_the_component_and_outputs_are_registered(run
     assert outputs["vpc_cidr"] == run.one(VPC).outputs["cidrBlock"]
 
 
-def test_two_networks_live_in_one_stack(run_pulumi):
+def test_two_networks_live_in_one_stack():
+    from testing.pulumi_harness import AwsAccount, run_program
+
     def program():
         Network("blue", NetworkArgs())
         Network("green", NetworkArgs(ipam_pool_cidr="10.12.0.0/20"))
 
-    run = run_pulumi(program)
+    # Each network still creates its own IPAM: two need a raised IPAM quota.
+    run = run_program(program, account=AwsAccount(ipam_quota=2))
     names = [r.name for r in run.resources]
     assert len(names) == len(set(names))
     assert len(run.of_type(VPC)) == 2 and len(run.of_type(SUBNET)) == 8

@@ -8,9 +8,9 @@ import pulumi
 import pytest
 
 from components.kafka import parse_cluster_arn
-from tests.fixtures.pulumi_mocks import (
+from testing.pulumi_harness import (
     PROJECT_ROOT,
-    PipelineMocks,
+    AwsMocks,
     PulumiRun,
     run_main,
     stack_config,
@@ -147,7 +147,7 @@ BAD_STACK_CONFIG = [
 @pytest.mark.parametrize(("override", "expected"), BAD_STACK_CONFIG,
                          ids=[next(iter(c[0])) for c in BAD_STACK_CONFIG])
 def test_bad_config_stops_before_any_resource_with_one_clear_error(override, expected):
-    mocks = PipelineMocks()
+    mocks = AwsMocks()
     with pytest.raises(pulumi.RunError) as error:
         run_main({**stack_config("dev"), **override}, mocks=mocks)
     assert expected in str(error.value)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import settings
-from tests.fixtures.pulumi_mocks import run_main, stack_config
+from testing.pulumi_harness import run_main, stack_config
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
