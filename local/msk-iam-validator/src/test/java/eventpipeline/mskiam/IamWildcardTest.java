@@ -62,7 +62,10 @@ class IamWildcardTest {
         assertTrue(IamWildcard.matchesResource("arn:aws:kafka:us-east-1:*", TOPIC));
         // "us-*" is followed by more of the segment, so it stays within the region segment.
         assertTrue(IamWildcard.matchesResource("arn:aws:kafka:us-*-1:000000000000:topic/local/u-1/events", TOPIC));
-        assertFalse(IamWildcard.matchesResource("arn:aws:kafka:us-*1:topic/local/u-1/events", TOPIC));
+        // "us-*0" would need its star to run on through ":00000000000" into the account segment.
+        assertFalse(IamWildcard.matchesResource("arn:aws:kafka:us-*0:topic/local/u-1/events", TOPIC));
+        assertTrue(IamWildcard.matchesAction("kafka-cluster:*0:topic/local/u-1/events",
+                "kafka-cluster:us-east-1:000000000000:topic/local/u-1/events"), "actions have no segment rule");
         // '?' never stands for a ':' separator.
         assertFalse(IamWildcard.matchesResource("arn:aws:kafka:us-east-1?000000000000:topic/local/u-1/events", TOPIC));
     }
