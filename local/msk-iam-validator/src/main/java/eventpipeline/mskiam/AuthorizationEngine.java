@@ -6,6 +6,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.resource.ResourceType;
 
 /**
@@ -38,13 +39,14 @@ final class AuthorizationEngine {
     }
 
     /**
-     * @param request the Kafka request asking (e.g. JOIN_GROUP), shown in the first log line
+     * @param requestType the API key of the Kafka request asking, named (e.g. JOIN_GROUP) in the
+     *        log line of the first decision
      * @param warnIfDenied Kafka's logIfDenied: false for probes it expects to fail (the cluster-wide
      *        CREATE before per-topic checks, listing all topics); those denials stay at INFO
      */
     boolean authorize(String accessKeyId, AclOperation operation, ResourceType type, String name,
-            String request, boolean warnIfDenied) {
-        return decide(new Key(accessKeyId, operation, type, name, false), request, warnIfDenied);
+            int requestType, boolean warnIfDenied) {
+        return decide(new Key(accessKeyId, operation, type, name, false), requestType, warnIfDenied);
     }
 
     /**
@@ -57,8 +59,8 @@ final class AuthorizationEngine {
      * confluentinc/librdkafka issue #4452). Probing the ARN named "*" gives the same answers.
      */
     boolean authorizeAnyResource(String accessKeyId, AclOperation operation, ResourceType type,
-            String request) {
-        return decide(new Key(accessKeyId, operation, type, ANY_RESOURCE, true), request, true);
+            int requestType) {
+        return decide(new Key(accessKeyId, operation, type, ANY_RESOURCE, true), requestType, true);
     }
 
     /** How many questions were decided from the policies (cache misses), for tests. */
@@ -66,13 +68,13 @@ final class AuthorizationEngine {
         return decisionsComputed.sum();
     }
 
-    private boolean decide(Key key, String request, boolean warnIfDenied) {
+    private boolean decide(Key key, int requestType, boolean warnIfDenied) {
         Cached cached = cache.get(key);
         if (cached == null) {
             if (cache.size() >= MAX_CACHED_DECISIONS) {
-                return log(compute(key), request, warnIfDenied).decision.allowed();
+                return log(compute(key), requestType, warnIfDenied).decision.allowed();
             }
-            cached = cache.computeIfAbsent(key, k -> log(compute(k), request, warnIfDenied));
+            cached = cache.computeIfAbsent(key, k -> log(compute(k), requestType, warnIfDenied));
         } else if (!cached.decision.allowed() && warnIfDenied && cached.warned.compareAndSet(false, true)) {
             // First decided by a quiet probe; now a request Kafka reports as denied: say so once.
             sink.warn(cached.line);
@@ -80,8 +82,10 @@ final class AuthorizationEngine {
         return cached.decision.allowed();
     }
 
-    private Cached log(OperationDecision decision, String request, boolean warnIfDenied) {
-        String line = decision.logLine(request);
+    private Cached log(OperationDecision decision, int requestType, boolean warnIfDenied) {
+        // Named here, on a miss, so the cached path does no lookup at all.
+        String line = decision.logLine(ApiKeys.hasId(requestType) ? ApiKeys.forId(requestType).name()
+                : "API_KEY_" + requestType);
         boolean warn = !decision.allowed() && warnIfDenied;
         if (warn) {
             sink.warn(line);

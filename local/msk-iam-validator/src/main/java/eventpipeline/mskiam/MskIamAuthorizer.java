@@ -15,7 +15,6 @@ import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.acl.AclBindingFilter;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.errors.InvalidRequestException;
-import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.resource.PatternType;
 import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.common.security.auth.KafkaPrincipal;
@@ -131,12 +130,11 @@ public final class MskIamAuthorizer implements Authorizer {
             return results;
         }
         String accessKeyId = context.principal().getName();
-        String request = requestName(context);
         for (Action action : actions) {
             boolean allowed = action.resourcePattern().patternType() == PatternType.LITERAL
                     && engine.authorize(accessKeyId, action.operation(),
                             action.resourcePattern().resourceType(), action.resourcePattern().name(),
-                            request, action.logIfDenied());
+                            context.requestType(), action.logIfDenied());
             results.add(allowed ? AuthorizationResult.ALLOWED : AuthorizationResult.DENIED);
         }
         return results;
@@ -151,7 +149,7 @@ public final class MskIamAuthorizer implements Authorizer {
             return AuthorizationResult.ALLOWED;
         }
         boolean allowed = engine.authorizeAnyResource(context.principal().getName(), operation,
-                resourceType, requestName(context));
+                resourceType, context.requestType());
         return allowed ? AuthorizationResult.ALLOWED : AuthorizationResult.DENIED;
     }
 
@@ -163,11 +161,6 @@ public final class MskIamAuthorizer implements Authorizer {
         KafkaPrincipal principal = context.principal();
         return !(KafkaPrincipal.ANONYMOUS.getPrincipalType().equals(principal.getPrincipalType())
                 && KafkaPrincipal.ANONYMOUS.getName().equals(principal.getName()));
-    }
-
-    private static String requestName(AuthorizableRequestContext context) {
-        return ApiKeys.hasId(context.requestType()) ? ApiKeys.forId(context.requestType()).name()
-                : "API_" + context.requestType();
     }
 
     @Override

@@ -19,11 +19,9 @@ record OperationDecision(boolean allowed, String principalName, String accessKey
                 .append(" principal=").append(quoteIfNeeded(principalName))
                 .append(" access_key=").append(quoteIfNeeded(accessKeyId))
                 .append(" operation=").append(operation)
-                .append(" resource=").append(quoteIfNeeded(resource));
-        if (request != null) {
-            line.append(" request=").append(request);
-        }
-        line.append(" iam_action=").append(iamAction);
+                .append(" resource=").append(quoteIfNeeded(resource))
+                .append(" request=").append(request)
+                .append(" iam_action=").append(iamAction);
         if (requiredBy != null) {
             line.append(" required_by=").append(requiredBy);
         }
