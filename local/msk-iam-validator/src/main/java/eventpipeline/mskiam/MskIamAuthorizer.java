@@ -131,6 +131,7 @@ public final class MskIamAuthorizer implements Authorizer {
         }
         String accessKeyId = context.principal().getName();
         for (Action action : actions) {
+            // Kafka asks about concrete (LITERAL) names; a pattern is never a request's resource.
             boolean allowed = action.resourcePattern().patternType() == PatternType.LITERAL
                     && engine.authorize(accessKeyId, action.operation(),
                             action.resourcePattern().resourceType(), action.resourcePattern().name(),

@@ -33,7 +33,10 @@ record PoliciesFile(MskClusterArn cluster, Map<String, LocalPrincipal> principal
     private static final Set<String> POLICY_KEYS = Set.of("Version", "Id", "Statement");
     private static final Set<String> STATEMENT_KEYS = Set.of(
             "Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition");
-    /** The policy language versions IAM accepts (IAM User Guide, "IAM JSON policy elements: Version"). */
+    /**
+     * The policy language versions IAM accepts (IAM User Guide, "IAM JSON policy elements: Version",
+     * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html).
+     */
     private static final Set<String> VERSIONS = Set.of("2012-10-17", "2008-10-17");
 
     PoliciesFile {
@@ -168,6 +171,14 @@ record PoliciesFile(MskClusterArn cluster, Map<String, LocalPrincipal> principal
             boolean notResource = exactlyOne(node, at, "Resource", "NotResource");
             List<String> resources = stringOrList(node.get(notResource ? "NotResource" : "Resource"),
                     at + (notResource ? ".NotResource" : ".Resource"));
+            for (String resource : resources) {
+                // In a 2012-10-17 policy "${aws:username}" and the like are policy variables, which
+                // need the request context AWS has; taken literally, a Deny would silently not apply.
+                if (resource.contains("${")) {
+                    throw error(at, "resource \"" + resource + "\" uses a policy variable (${...}),"
+                            + " which the local broker cannot resolve");
+                }
+            }
             JsonNode condition = node.get("Condition");
             if (condition != null && !condition.isObject()) {
                 throw error(at + ".Condition", "must be an object");

@@ -25,7 +25,9 @@ record PolicyStatement(String label, boolean allow, List<String> actions, boolea
      * "matches everything except the specified list of actions" (IAM User Guide, "IAM JSON policy
      * elements: NotAction",
      * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notaction.html);
-     * NotResource likewise for resources ("IAM JSON policy elements: NotResource").
+     * NotResource "matches every resource except those specified" (IAM User Guide, "IAM JSON policy
+     * elements: NotResource",
+     * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notresource.html).
      */
     boolean appliesTo(String action, String arn) {
         return matchesAny(actions, action, true) != notAction

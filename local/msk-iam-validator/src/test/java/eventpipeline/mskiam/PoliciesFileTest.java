@@ -60,6 +60,7 @@ class PoliciesFileTest {
             action without prefix | `{"cluster_arn": "CLUSTER", "principals": {"K": {"name": "a", "policies": [{"Statement": {"Effect": "Allow", "Action": "WriteData", "Resource": "*"}}]}}}` | action "WriteData" is not "*" or service:action
             principal element     | `{"cluster_arn": "CLUSTER", "principals": {"K": {"name": "a", "policies": [{"Statement": {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}}]}}}` | Principal/NotPrincipal belong in resource-based policies
             unknown statement key | `{"cluster_arn": "CLUSTER", "principals": {"K": {"name": "a", "policies": [{"Statement": {"Effect": "Allow", "Actions": "*", "Resource": "*"}}]}}}` | has unknown key "Actions"
+            policy variable       | `{"cluster_arn": "CLUSTER", "principals": {"K": {"name": "a", "policies": [{"Statement": {"Effect": "Deny", "Action": "*", "Resource": "arn:aws:kafka:us-east-1:000000000000:topic/local/u-1/${aws:username}"}}]}}}` | uses a policy variable (${...})
             condition not object  | `{"cluster_arn": "CLUSTER", "principals": {"K": {"name": "a", "policies": [{"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": "x"}}]}}}` | .Condition must be an object
             """)
     void mistakesAreRefusedWithTheirPath(String why, String json, String expected) {
