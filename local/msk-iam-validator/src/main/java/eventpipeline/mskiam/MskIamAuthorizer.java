@@ -1,0 +1,210 @@
+package eventpipeline.mskiam;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.kafka.common.Endpoint;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclBindingFilter;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.errors.InvalidRequestException;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourceType;
+import org.apache.kafka.common.security.auth.KafkaPrincipal;
+import org.apache.kafka.server.authorizer.AclCreateResult;
+import org.apache.kafka.server.authorizer.AclDeleteResult;
+import org.apache.kafka.server.authorizer.Action;
+import org.apache.kafka.server.authorizer.AuthorizableRequestContext;
+import org.apache.kafka.server.authorizer.AuthorizationResult;
+import org.apache.kafka.server.authorizer.Authorizer;
+import org.apache.kafka.server.authorizer.AuthorizerServerInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Kafka authorizer that authorizes clients the way MSK does with IAM access control: each
+ * operation becomes MSK's kafka-cluster:* action(s) on the cluster/topic/group/transactional-id
+ * ARN, evaluated against the IAM policies of the caller's access key (see {@link PoliciesFile}).
+ * <pre>
+ * authorizer.class.name=eventpipeline.mskiam.MskIamAuthorizer
+ * msk.iam.policies.file=/path/to/policies.json
+ * msk.iam.authorizer.listener=SASL_SSL      (default)
+ * msk.iam.cluster.type=serverless           (default; or provisioned)
+ * </pre>
+ * Only the MSK stand-in listener is enforced. The broker's other listeners (PLAINTEXT for the
+ * operator, CONTROLLER, inter-broker) carry the anonymous principal and are allowed everything.
+ * The one exception is a request the broker forwards to the controller on a client's behalf
+ * (CreateTopics, DeleteTopics, CreatePartitions, configuration changes): in KRaft it reaches the
+ * controller on the CONTROLLER listener but with the client's own principal (Kafka 4.1.1
+ * EnvelopeUtils), so any non-anonymous principal is enforced wherever it arrives.
+ * ACLs are not supported: IAM policies are the only source of permissions, as on MSK.
+ */
+public final class MskIamAuthorizer implements Authorizer {
+    static final String ACLS_UNSUPPORTED = "ACLs are not supported by the local broker's MSK IAM"
+            + " authorizer: permissions come only from the IAM policies in " + AuthorizerSettings.POLICIES_FILE;
+
+    private static final Logger LOG = LoggerFactory.getLogger(MskIamAuthorizer.class);
+    private static final DecisionSink SLF4J_SINK = new DecisionSink() {
+        @Override
+        public void info(String line) {
+            LOG.info(line);
+        }
+
+        @Override
+        public void warn(String line) {
+            LOG.warn(line);
+        }
+    };
+
+    private final DecisionSink sink;
+    private AuthorizerSettings settings;
+    private PoliciesFile policies;
+    private AuthorizationEngine engine;
+    private Set<String> controllerListeners = Set.of();
+
+    public MskIamAuthorizer() {
+        this(SLF4J_SINK);
+    }
+
+    /** For tests: decision lines go to {@code sink} instead of the broker log. */
+    MskIamAuthorizer(DecisionSink sink) {
+        this.sink = sink;
+    }
+
+    @Override
+    public void configure(Map<String, ?> configs) {
+        settings = AuthorizerSettings.from(configs);
+        try {
+            policies = PoliciesFile.load(settings.policiesFile());
+        } catch (PoliciesFileException e) {
+            throw new KafkaException(e.getMessage());
+        }
+        for (String warning : policies.warnings()) {
+            LOG.warn("MSK IAM policies: {}", warning);
+        }
+        Object controllers = configs.get("controller.listener.names");
+        if (controllers != null) {
+            Set<String> names = new HashSet<>();
+            for (String name : controllers.toString().split(",")) {
+                names.add(name.trim().toUpperCase(Locale.ROOT));
+            }
+            controllerListeners = Set.copyOf(names);
+        }
+        engine = new AuthorizationEngine(policies, settings.serverless(), sink);
+    }
+
+    @Override
+    public Map<Endpoint, ? extends CompletionStage<Void>> start(AuthorizerServerInfo serverInfo) {
+        requireConfigured();
+        Map<Endpoint, CompletableFuture<Void>> ready = new HashMap<>();
+        boolean controllerOnly = !serverInfo.endpoints().isEmpty();
+        for (Endpoint endpoint : serverInfo.endpoints()) {
+            // Policies are loaded in configure(): every listener can start at once.
+            ready.put(endpoint, CompletableFuture.completedFuture(null));
+            String name = String.valueOf(endpoint.listener()).toUpperCase(Locale.ROOT);
+            controllerOnly &= controllerListeners.contains(name);
+        }
+        List<String> names = new ArrayList<>();
+        policies.principalsByAccessKey().values().forEach(p -> names.add(p.name() + "=" + p.accessKeyId()));
+        LOG.info("MSK IAM authorizer ready ({}): cluster {}, {} cluster, enforcing listener {}, principals {}",
+                controllerOnly ? "controller" : "broker", policies.cluster(),
+                settings.serverless() ? "serverless" : "provisioned", settings.listener(), names);
+        return ready;
+    }
+
+    @Override
+    public List<AuthorizationResult> authorize(AuthorizableRequestContext context, List<Action> actions) {
+        requireConfigured();
+        List<AuthorizationResult> results = new ArrayList<>(actions.size());
+        if (!enforced(context)) {
+            for (int i = 0; i < actions.size(); i++) {
+                results.add(AuthorizationResult.ALLOWED);
+            }
+            return results;
+        }
+        String accessKeyId = context.principal().getName();
+        for (Action action : actions) {
+            // Kafka asks about concrete (LITERAL) names; a pattern is never a request's resource.
+            boolean allowed = action.resourcePattern().patternType() == PatternType.LITERAL
+                    && engine.authorize(accessKeyId, action.operation(),
+                            action.resourcePattern().resourceType(), action.resourcePattern().name(),
+                            context.requestType(), action.logIfDenied());
+            results.add(allowed ? AuthorizationResult.ALLOWED : AuthorizationResult.DENIED);
+        }
+        return results;
+    }
+
+    /** See {@link AuthorizationEngine#authorizeAnyResource}; the default would read ACLs. */
+    @Override
+    public AuthorizationResult authorizeByResourceType(AuthorizableRequestContext context,
+            AclOperation operation, ResourceType resourceType) {
+        requireConfigured();
+        if (!enforced(context)) {
+            return AuthorizationResult.ALLOWED;
+        }
+        boolean allowed = engine.authorizeAnyResource(context.principal().getName(), operation,
+                resourceType, context.requestType());
+        return allowed ? AuthorizationResult.ALLOWED : AuthorizationResult.DENIED;
+    }
+
+    /** True for requests that arrived on the MSK listener, or were forwarded for a client of it. */
+    private boolean enforced(AuthorizableRequestContext context) {
+        if (settings.listener().equalsIgnoreCase(context.listenerName())) {
+            return true;
+        }
+        KafkaPrincipal principal = context.principal();
+        return !(KafkaPrincipal.ANONYMOUS.getPrincipalType().equals(principal.getPrincipalType())
+                && KafkaPrincipal.ANONYMOUS.getName().equals(principal.getName()));
+    }
+
+    @Override
+    public List<? extends CompletionStage<AclCreateResult>> createAcls(
+            AuthorizableRequestContext context, List<AclBinding> aclBindings) {
+        List<CompletableFuture<AclCreateResult>> results = new ArrayList<>();
+        for (int i = 0; i < aclBindings.size(); i++) {
+            results.add(CompletableFuture.completedFuture(
+                    new AclCreateResult(new InvalidRequestException(ACLS_UNSUPPORTED))));
+        }
+        return results;
+    }
+
+    @Override
+    public List<? extends CompletionStage<AclDeleteResult>> deleteAcls(
+            AuthorizableRequestContext context, List<AclBindingFilter> filters) {
+        List<CompletableFuture<AclDeleteResult>> results = new ArrayList<>();
+        for (int i = 0; i < filters.size(); i++) {
+            results.add(CompletableFuture.completedFuture(
+                    new AclDeleteResult(new InvalidRequestException(ACLS_UNSUPPORTED))));
+        }
+        return results;
+    }
+
+    /** DescribeAcls answers with this error (INVALID_REQUEST and the message) instead of "none". */
+    @Override
+    public Iterable<AclBinding> acls(AclBindingFilter filter) {
+        throw new InvalidRequestException(ACLS_UNSUPPORTED);
+    }
+
+    /** Nothing to release; requests still in flight during shutdown keep being answered. */
+    @Override
+    public void close() {
+    }
+
+    /** Questions decided from the policies so far (cache misses), for tests. */
+    long decisionsComputed() {
+        return engine.decisionsComputed();
+    }
+
+    private void requireConfigured() {
+        if (engine == null) {
+            throw new IllegalStateException("MSK IAM authorizer used before configure()");
+        }
+    }
+}
