@@ -1,7 +1,5 @@
 """The event pipeline stack: read the settings, compose the components, export the outputs."""
 
-import ast
-import dataclasses
 from pathlib import Path
 
 import pulumi
@@ -18,24 +16,11 @@ CONSUMER_DIR = Path("services") / "consumer"
 CONSUMER_PYTHON = "3.13"  # the Lambda runtime's Python (ConsumerArgs.runtime is python3.13)
 
 
-def api_producer_is_idempotent() -> bool:
-    """`event_api.producer.PRODUCER_IS_IDEMPOTENT`, read from the source so the program does not
-    need the API's runtime dependencies (kafka-python) to build the matching IAM policy."""
-    tree = ast.parse((API_DIR / "event_api" / "producer.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "PRODUCER_IS_IDEMPOTENT" for t in node.targets
-        ):
-            return bool(ast.literal_eval(node.value))
-    raise pulumi.RunError("services/api/event_api/producer.py defines no PRODUCER_IS_IDEMPOTENT")
-
-
 # Validated before any resource is registered: a bad key stops here with one clear message.
 settings = load_settings(pulumi.Config(), region=pulumi.Config("aws").get("region"))
 kafka_enabled = settings.kafka.enabled
 
 network = Network("network", NetworkArgs(
-    ipam_pool_cidr=settings.network.ipam_pool_cidr,
     vpc_netmask_length=settings.network.vpc_netmask_length,
     subnet_netmask_length=settings.network.subnet_netmask_length,
     availability_zone_count=settings.network.availability_zone_count,
@@ -52,10 +37,12 @@ if kafka_enabled:
 api = ApiService("api", ApiServiceArgs(
     network=network,
     kafka=kafka,
-    **dataclasses.asdict(settings.api),  # same field names as ApiServiceArgs
+    **settings.api.model_dump(),  # same field names as ApiServiceArgs
     topic_name=settings.kafka.topic_name,
     topic_partitions=settings.kafka.topic_partitions,
-    producer_idempotent=api_producer_is_idempotent(),
+    # The program decides: kafka-python 3.0.12's idempotent producer does not recover from
+    # broker outages (tests/integration/test_fault_broker_restart.py).
+    producer_idempotent=False,
     build_context=API_DIR.as_posix(),
 ))
 
@@ -86,8 +73,8 @@ if kafka is not None:
         memory_mb=c.memory_mb,
         timeout_seconds=c.timeout_seconds,
         reserved_concurrency=c.reserved_concurrency,
-        log_retention_days=settings.api.log_retention_days,
-        offset_lag_alarm_threshold=c.lag_alarm_threshold,
+        log_retention_days=c.log_retention_days,
+        offset_lag_alarm_threshold=c.offset_lag_alarm_threshold,
     ))
 
 pulumi.export("vpcId", network.vpc_id)

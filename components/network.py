@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from settings import default
+
 # What every Fargate service needs: image pulls (ecr.api, ecr.dkr) and logs.
 FARGATE_ENDPOINTS: tuple[str, ...] = ("ecr.api", "ecr.dkr", "logs")
 # What the MSK event source mapping (sts, lambda) and the consumer's failure queue (sqs) need.
@@ -25,11 +27,11 @@ HTTPS = 443
 class NetworkArgs:
     ipam_pool_cidr: str = "10.11.0.0/20"
     """CIDR provisioned to the IPAM pool; the VPC's CIDR is allocated from it."""
-    vpc_netmask_length: int = 21
+    vpc_netmask_length: int = default("vpcNetmaskLength")
     """Netmask of the VPC CIDR IPAM allocates."""
-    subnet_netmask_length: int = 24
+    subnet_netmask_length: int = default("subnetNetmaskLength")
     """Netmask of each subnet (one private and one public per AZ)."""
-    availability_zone_count: int = 2
+    availability_zone_count: int = default("availabilityZoneCount")
     """AZs to spread over; the ALB and MSK need at least two."""
     interface_endpoints: Sequence[str] = FARGATE_ENDPOINTS
     """Short service names (e.g. "ecr.api", "logs", "sts") of the interface endpoints."""
