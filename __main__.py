@@ -21,6 +21,7 @@ settings = load_settings(pulumi.Config(), region=pulumi.Config("aws").get("regio
 kafka_enabled = settings.kafka.enabled
 
 network = Network("network", NetworkArgs(
+    ipam_pool_id=settings.network.ipam_pool_id,
     vpc_netmask_length=settings.network.vpc_netmask_length,
     subnet_netmask_length=settings.network.subnet_netmask_length,
     availability_zone_count=settings.network.availability_zone_count,

@@ -142,7 +142,7 @@ def test_subnets_must_fit_their_vpc_without_overlap(subnets, refusal):
 def test_subnets_that_fit_are_accepted():
     account = AwsAccount(ipam_pools={POOL: ["10.40.0.0/24"]})
     run = run_program(_vpc_program(subnets=("10.40.0.0/25", "10.40.0.128/25")), account=account)
-    assert [s.outputs["cidrBlock"] for s in run.of_type("aws:ec2/subnet:Subnet")] == [
+    assert sorted(s.outputs["cidrBlock"] for s in run.of_type("aws:ec2/subnet:Subnet")) == [
         "10.40.0.0/25", "10.40.0.128/25"]
 
 
