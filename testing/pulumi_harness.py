@@ -478,6 +478,7 @@ class RecordedResource:
     inputs: dict[str, Any]  # secrets revealed
     outputs: dict[str, Any]
     dependencies: tuple[str, ...] = ()
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Resource options sent to the engine: delete_timeout, ignore_changes, protect, ...
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -611,6 +612,8 @@ def _run_in_pulumi_runtime(program: Callable[[], Any], mocks: AwsMocks, *, proje
                     inputs=reveal(rpc.deserialize_properties(request.object)),
                     outputs=reveal(dict(registration.state)),
                     dependencies=tuple(request.dependencies),
+                    property_dependencies={key: tuple(deps.urns) for key, deps
+                                           in request.propertyDependencies.items()},
                     options={
                         "delete_timeout": request.customTimeouts.delete,
                         "ignore_changes": list(request.ignoreChanges),
