@@ -326,3 +326,8 @@ def test_no_resource_policy_allows_anyone():
 def test_encryption_and_alarm_rules(rule, bad, good):
     assert [v.resource for v in violations(rule, bad)] == ["r"]
     assert violations(rule, good) == []
+
+
+def test_the_readme_lists_every_rule():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert [p.name for p in ALL_POLICIES if f"`{p.name}`" not in readme] == []
