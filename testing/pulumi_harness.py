@@ -1,7 +1,7 @@
 """Run a Pulumi program under mocks and record everything it registers.
 
 The one harness behind the tests (tests/fixtures/pulumi_mocks.py wraps it in pytest fixtures),
-the offline policy-pack run (policy/offline.py) and bench/program.py:
+the offline policy-pack run (testing/policy_run.py) and bench/program.py:
 
     run = run_program(lambda: Network("net", NetworkArgs(ipam_pool_id=POOL)), account=account)
     run.one("aws:ec2/vpc:Vpc").outputs["cidrBlock"]
@@ -18,7 +18,8 @@ What a custom resource gets back from `AwsMocks.new_resource`, and nothing more:
 
 Every other computed output stays unset, so a program that starts to rely on one fails here
 instead of passing on an invented value. The account (`AwsAccount`) outlives a run: pass the
-same one to several runs to deploy several stacks into one account and region. It refuses what
+same one to several runs to deploy several stacks into one account and region; by default a run
+deploys into `AwsAccount.bootstrapped()`, the account as bootstrap/ipam leaves it. It refuses what
 AWS refuses and what settings or the policy pack must catch first: a second IPAM (quota 1),
 a VPC from an unknown or exhausted IPAM pool, a subnet outside its VPC, overlapping another
 one, or outside /16-/28. Components have no provider outputs (multi-language ones, such as
