@@ -122,3 +122,18 @@ def test_the_deploy_guide_bootstraps_the_accounts_ipam_before_any_stack():
     assert "ipamPoolId" in deploy and "stack output poolId" in deploy
     bootstrap = ROOT / "bootstrap" / "ipam"
     assert (bootstrap / "Pulumi.yaml").exists() and (bootstrap / "Pulumi.account.yaml").exists()
+
+
+def test_the_configuration_example_error_is_what_the_loader_says():
+    import pulumi
+
+    example = re.search(r"```text\n(Invalid stack configuration.*?)```", README, re.S).group(1)
+    pulumi.runtime.set_all_config({
+        "event-pipeline:ipamPoolId": "ipam-pool-0a1b2c3d4e5f60718",
+        "event-pipeline:allowPlainHttp": "true",
+        "event-pipeline:consumerLagAlarmThreshold": "5000",
+        "event-pipeline:consumerTimeoutSeconds": "900",
+    })
+    with pytest.raises(pulumi.RunError) as error:
+        settings.load_settings(pulumi.Config("event-pipeline"), region="us-east-1")
+    assert str(error.value).strip() == example.strip()
