@@ -1,6 +1,5 @@
 """The event pipeline stack: read the settings, compose the components, export the outputs."""
 
-import dataclasses
 from pathlib import Path
 
 import pulumi
@@ -32,7 +31,7 @@ settings = load_settings(pulumi.Config(), region=pulumi.Config("aws").get("regio
 kafka_enabled = settings.kafka.enabled
 
 network = Network("network", NetworkArgs(
-    ipam_pool_cidr=settings.network.ipam_pool_cidr,
+    ipam_pool_id=settings.network.ipam_pool_id,
     vpc_netmask_length=settings.network.vpc_netmask_length,
     subnet_netmask_length=settings.network.subnet_netmask_length,
     availability_zone_count=settings.network.availability_zone_count,
@@ -49,7 +48,7 @@ if kafka_enabled:
 api = ApiService("api", ApiServiceArgs(
     network=network,
     kafka=kafka,
-    **dataclasses.asdict(settings.api),  # same field names as ApiServiceArgs
+    **settings.api.model_dump(),  # same field names as ApiServiceArgs
     topic_name=settings.kafka.topic_name,
     topic_partitions=settings.kafka.topic_partitions,
     producer_idempotent=API_PRODUCER_IDEMPOTENT,
@@ -82,8 +81,8 @@ if kafka is not None:
         memory_mb=c.memory_mb,
         timeout_seconds=c.timeout_seconds,
         reserved_concurrency=c.reserved_concurrency,
-        log_retention_days=settings.api.log_retention_days,
-        offset_lag_alarm_threshold=c.lag_alarm_threshold,
+        log_retention_days=c.log_retention_days,
+        offset_lag_alarm_threshold=c.offset_lag_alarm_threshold,
     ))
 
 pulumi.export("vpcId", network.vpc_id)

@@ -1,17 +1,25 @@
-"""IPAM-backed private VPC: no NAT, public subnets only for the load balancer, VPC endpoints.
+"""Private VPC from an existing IPAM pool: no NAT, public subnets only for the load balancer, VPC
+endpoints.
 
-Every CIDR comes from AWS IPAM in one `pulumi up`: the VPC is allocated from a private-scope
-pool, and the subnets from a resource-planning pool over the VPC's CIDR (AWS's mechanism for
-IPAM-allocated subnets). Outputs chain the steps, so no targeted two-stage apply is needed.
+The VPC's CIDR is allocated from an IPAM pool the stack is given (`ipam_pool_id`): an account
+can create one IPAM ("Create an IPAM", Amazon VPC IPAM guide,
+https://docs.aws.amazon.com/vpc/latest/ipam/create-ipam.html), so the IPAM and its pools are
+created once per account by bootstrap/ipam (or by an organisation's delegated IPAM admin), never
+by an application stack. Subnet CIDRs are cut from the VPC's allocated CIDR in the program
+(`subnet_cidr`), not allocated one by one from a subnet pool: that is slower, hits IPAM's
+concurrent-mutation errors, and fails on destroy while IPAM still releases the allocations.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+
+from settings import default
 
 # What every Fargate service needs: image pulls (ecr.api, ecr.dkr) and logs.
 FARGATE_ENDPOINTS: tuple[str, ...] = ("ecr.api", "ecr.dkr", "logs")
@@ -21,15 +29,27 @@ S3 = "s3"  # the gateway endpoint; reached through its prefix list, not a securi
 HTTPS = 443
 
 
+def subnet_cidr(vpc_cidr: str, netmask_length: int, index: int) -> str:
+    """The `index`-th /netmask_length block of the VPC's CIDR (subnets never overlap)."""
+    vpc = ipaddress.ip_network(vpc_cidr)
+    blocks = 2 ** (netmask_length - vpc.prefixlen) if netmask_length >= vpc.prefixlen else 0
+    if not 0 <= index < blocks:
+        raise ValueError(f"subnet {index} of /{netmask_length} does not fit the VPC {vpc_cidr} "
+                         f"({blocks} such subnets fit)")
+    size = 2 ** (vpc.max_prefixlen - netmask_length)
+    return str(ipaddress.ip_network((int(vpc.network_address) + index * size, netmask_length)))
+
+
 @dataclass
 class NetworkArgs:
-    ipam_pool_cidr: str = "10.11.0.0/20"
-    """CIDR provisioned to the IPAM pool; the VPC's CIDR is allocated from it."""
-    vpc_netmask_length: int = 21
+    ipam_pool_id: pulumi.Input[str]
+    """An existing IPAM pool (bootstrap/ipam's output, or a delegated IPAM admin's shared
+    pool) the VPC's CIDR is allocated from. The network creates no IPAM."""
+    vpc_netmask_length: int = default("vpcNetmaskLength")
     """Netmask of the VPC CIDR IPAM allocates."""
-    subnet_netmask_length: int = 24
+    subnet_netmask_length: int = default("subnetNetmaskLength")
     """Netmask of each subnet (one private and one public per AZ)."""
-    availability_zone_count: int = 2
+    availability_zone_count: int = default("availabilityZoneCount")
     """AZs to spread over; the ALB and MSK need at least two."""
     interface_endpoints: Sequence[str] = FARGATE_ENDPOINTS
     """Short service names (e.g. "ecr.api", "logs", "sts") of the interface endpoints."""
@@ -48,65 +68,21 @@ class Network(pulumi.ComponentResource):
     s3_prefix_list_id: pulumi.Output[str]
     endpoint_security_group_ids: dict[str, pulumi.Output[str]]
 
-    def __init__(self, name: str, args: NetworkArgs | None = None,
+    def __init__(self, name: str, args: NetworkArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("event-pipeline:network:Network", name, None, opts)
-        args = args or NetworkArgs()
         self._name = name
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)  # inherits this component's provider/region
         region = aws.get_region_output(opts=invoke).region
-        account_id = aws.get_caller_identity_output(opts=invoke).account_id
 
-        # --- IPAM: pool -> VPC -> resource-planning pool -> subnets -------------------------
-        ipam = aws.ec2.VpcIpam(
-            f"{name}-ipam",
-            description=f"{name}: IP address management for the pipeline VPC",
-            operating_regions=[aws.ec2.VpcIpamOperatingRegionArgs(region_name=region)],
-            # Private-scope pools and allocations are Advanced-tier features.
-            tier="advanced",
-            # Lets `pulumi destroy` delete the IPAM even if AWS still lists an allocation it
-            # releases asynchronously after the VPC is gone.
-            cascade=True,
-            opts=child,
-        )
-        pool = aws.ec2.VpcIpamPool(
-            f"{name}-pool",
-            address_family="ipv4",
-            ipam_scope_id=ipam.private_default_scope_id,
-            locale=region,
-            description=f"{name}: VPC CIDRs",
-            opts=child,
-        )
-        pool_cidr = aws.ec2.VpcIpamPoolCidr(
-            f"{name}-pool-cidr", ipam_pool_id=pool.id, cidr=args.ipam_pool_cidr, opts=child
-        )
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
-            ipv4_ipam_pool_id=pool.id,
+            ipv4_ipam_pool_id=args.ipam_pool_id,
             ipv4_netmask_length=args.vpc_netmask_length,
             enable_dns_support=True,
             enable_dns_hostnames=True,  # interface endpoints' private DNS needs both
             tags={"Name": name},
-            # depends_on: the pool must have its CIDR before allocating, and on destroy the VPC
-            # (its allocation) goes before the CIDR is deprovisioned.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[pool_cidr]),
-        )
-        subnet_pool = aws.ec2.VpcIpamPool(
-            f"{name}-subnet-pool",
-            address_family="ipv4",
-            ipam_scope_id=ipam.private_default_scope_id,
-            locale=region,
-            source_ipam_pool_id=pool.id,
-            source_resource=aws.ec2.VpcIpamPoolSourceResourceArgs(
-                resource_id=vpc.id, resource_owner=account_id, resource_region=region,
-                resource_type="vpc",
-            ),
-            description=f"{name}: subnet CIDRs inside the VPC",
-            opts=child,
-        )
-        subnet_pool_cidr = aws.ec2.VpcIpamPoolCidr(
-            f"{name}-subnet-pool-cidr", ipam_pool_id=subnet_pool.id, cidr=vpc.cidr_block,
             opts=child,
         )
 
@@ -128,25 +104,25 @@ class Network(pulumi.ComponentResource):
 
             return zones.apply(pick)
 
-        def subnet(kind: str, index: int) -> aws.ec2.Subnet:
+        def subnet(kind: str, index: int, block: int) -> aws.ec2.Subnet:
             return aws.ec2.Subnet(
                 f"{name}-{kind}-{index}",
                 vpc_id=vpc.id,
                 availability_zone=zone(index),
-                ipv4_ipam_pool_id=subnet_pool.id,
-                ipv4_netmask_length=args.subnet_netmask_length,
+                cidr_block=vpc.cidr_block.apply(
+                    lambda cidr: subnet_cidr(cidr, args.subnet_netmask_length, block)),
                 map_public_ip_on_launch=False,  # nothing here gets a public IP by default
                 tags={"Name": f"{name}-{kind}-{index}", "tier": kind},
-                # Allocation needs the pool's CIDR; on destroy, subnets go before it. AWS frees
-                # a VPC Lambda's (and an MSK mapping's) network interfaces up to ~40 minutes
-                # after they are deleted; until then the subnet cannot be deleted, so the delete
-                # waits instead of failing the destroy.
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[subnet_pool_cidr],
+                # AWS frees a VPC Lambda's (and an MSK mapping's) network interfaces up to ~40
+                # minutes after they are deleted; until then the subnet cannot be deleted, so
+                # the delete waits instead of failing the destroy.
+                opts=pulumi.ResourceOptions(parent=self,
                                             custom_timeouts=pulumi.CustomTimeouts(delete="45m")),
             )
 
-        private_subnets = [subnet("private", i) for i in range(count)]
-        public_subnets = [subnet("public", i) for i in range(count)]
+        # Private subnets take the VPC's first blocks, public ones the next.
+        private_subnets = [subnet("private", i, i) for i in range(count)]
+        public_subnets = [subnet("public", i, count + i) for i in range(count)]
 
         # --- routing: public -> IGW; private: local only (no NAT, no default route) ----------
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, opts=child)

@@ -1,7 +1,7 @@
 """Run a Pulumi program under mocks and record everything it registers.
 
 The one harness behind the tests (tests/fixtures/pulumi_mocks.py wraps it in pytest fixtures),
-the offline policy-pack run (policy/offline.py) and bench/program.py:
+the offline policy-pack run (testing/policy_run.py) and bench/program.py:
 
     run = run_program(lambda: Network("net", NetworkArgs(ipam_pool_id=POOL)), account=account)
     run.one("aws:ec2/vpc:Vpc").outputs["cidrBlock"]
@@ -18,11 +18,12 @@ What a custom resource gets back from `AwsMocks.new_resource`, and nothing more:
 
 Every other computed output stays unset, so a program that starts to rely on one fails here
 instead of passing on an invented value. The account (`AwsAccount`) outlives a run: pass the
-same one to several runs to deploy several stacks into one account and region. It refuses what
+same one to several runs to deploy several stacks into one account and region; by default a run
+deploys into `AwsAccount.bootstrapped()`, the account as bootstrap/ipam leaves it. It refuses what
 AWS refuses and what settings or the policy pack must catch first: a second IPAM (quota 1),
 a VPC from an unknown or exhausted IPAM pool, a subnet outside its VPC, overlapping another
-one, or outside /16-/28. Components have no provider outputs (awsx ones are opaque under
-mocks). An invoke without an entry in INVOKE_RESULTS fails loudly.
+one, or outside /16-/28. Components have no provider outputs (multi-language ones, such as
+pulumi-awsx's, are opaque under mocks). An invoke without an entry in INVOKE_RESULTS fails loudly.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import itertools
 import json
 import re
 import runpy
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -70,6 +72,10 @@ class AwsRefusal(Exception):
 IPAM_QUOTA = 1
 # "Subnet CIDR blocks" (Amazon VPC guide): IPv4 VPCs and subnets are /16 to /28.
 VPC_NETMASKS = range(16, 29)
+# The regional pool bootstrap/ipam left in a bootstrapped account (the example stack files name
+# it), and the CIDR provisioned to it.
+BOOTSTRAPPED_POOL_ID = "ipam-pool-0a1b2c3d4e5f60718"
+BOOTSTRAPPED_POOL_CIDR = "10.11.0.0/16"
 
 
 @dataclass
@@ -89,6 +95,13 @@ class AwsAccount:
     subnet_cidrs: dict[str, list[ipaddress.IPv4Network]] = field(default_factory=dict)
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def bootstrapped(cls, **kwargs: Any) -> AwsAccount:
+        """An account as README step 1 leaves it: bootstrap/ipam created its one IPAM and the
+        region's pool BOOTSTRAPPED_POOL_ID. Runs deploy into such an account by default."""
+        return cls(ipams=["ipam-0b00757ab00757ab0"],
+                   ipam_pools={BOOTSTRAPPED_POOL_ID: [BOOTSTRAPPED_POOL_CIDR]}, **kwargs)
 
     def hex(self, length: int = 17) -> str:
         """Deterministic, never-repeating hex digits for ids and random suffixes."""
@@ -466,6 +479,7 @@ class RecordedResource:
     inputs: dict[str, Any]  # secrets revealed
     outputs: dict[str, Any]
     dependencies: tuple[str, ...] = ()
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Resource options sent to the engine: delete_timeout, ignore_changes, protect, ...
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -475,7 +489,7 @@ class AwsMocks(pulumi.runtime.Mocks):
     SPECIAL_OUTPUTS and INVOKE_RESULTS that a test may extend."""
 
     def __init__(self, account: AwsAccount | None = None) -> None:
-        self.account = account or AwsAccount()
+        self.account = account or AwsAccount.bootstrapped()
         self.outputs: dict[str, OutputFactory] = dict(SPECIAL_OUTPUTS)
         self.invokes: dict[str, InvokeFactory] = dict(INVOKE_RESULTS)
         self.resources: list[RecordedResource] = []
@@ -556,23 +570,17 @@ class PulumiRun:
 
 # --- running a program --------------------------------------------------------------------------
 
-_LOOP_STATE = {"failed": False}
-
-
 def _event_loop() -> asyncio.AbstractEventLoop:
-    """An open event loop for the run. Another test's `asyncio.run` may have left none, and a
-    run that raised can leave tasks pending on its loop: the next program then gets a fresh
-    loop so they never register into its mocks. Otherwise the loop is kept, so Outputs an
-    earlier run returned stay resolvable."""
+    """The current event loop, or a new one if another test's `asyncio.run` left none. It is
+    kept across runs, so Outputs created between runs (or returned by one) stay resolvable."""
     try:
         loop = asyncio.get_event_loop_policy().get_event_loop()
-        usable = not loop.is_closed()
+        if not loop.is_closed():
+            return loop
     except RuntimeError:
-        usable = False
-    if _LOOP_STATE["failed"] or not usable:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-    _LOOP_STATE["failed"] = False
+        pass
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     return loop
 
 
@@ -605,6 +613,8 @@ def _run_in_pulumi_runtime(program: Callable[[], Any], mocks: AwsMocks, *, proje
                     inputs=reveal(rpc.deserialize_properties(request.object)),
                     outputs=reveal(dict(registration.state)),
                     dependencies=tuple(request.dependencies),
+                    property_dependencies={key: tuple(deps.urns) for key, deps
+                                           in request.propertyDependencies.items()},
                     options={
                         "delete_timeout": request.customTimeouts.delete,
                         "ignore_changes": list(request.ignoreChanges),
@@ -628,9 +638,13 @@ def _run_in_pulumi_runtime(program: Callable[[], Any], mocks: AwsMocks, *, proje
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False,
                              monitor=RecordingMonitor(mocks))
     root = get_root_resource()
-    _LOOP_STATE["failed"] = True
-    loop.run_until_complete(run_pulumi_func(program))
-    _LOOP_STATE["failed"] = False
+    try:
+        loop.run_until_complete(run_pulumi_func(program))
+    except BaseException:
+        # A program that raised can leave tasks pending on its loop: later runs get a fresh
+        # loop, so those tasks never register into another run's mocks.
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        raise
     return {name: reveal(loop.run_until_complete(pulumi.Output.from_input(value).future()))
             for name, value in root.outputs.items()}
 
@@ -684,12 +698,20 @@ def run_program(program: Callable[[], Any], *, config: Mapping[str, Any] | None 
 
 def run_project(project_dir: Path, config: Mapping[str, Any] | None = None, *,
                 stack: str = "test", **kwargs: Any) -> PulumiRun:
-    """Run a Pulumi project's `__main__.py` in its directory, as `pulumi up` does."""
+    """Run a Pulumi project's `__main__.py` in its directory with the directory on sys.path,
+    as Pulumi's Python runtime does."""
     main = project_dir / "__main__.py"
-    with contextlib.chdir(project_dir):
-        return run_program(lambda: runpy.run_path(str(main), run_name="__main__"),
-                           config=config, project=project_name(project_dir), stack=stack,
-                           **kwargs)
+    added = str(project_dir) not in sys.path
+    if added:
+        sys.path.insert(0, str(project_dir))
+    try:
+        with contextlib.chdir(project_dir):
+            return run_program(lambda: runpy.run_path(str(main), run_name="__main__"),
+                               config=config, project=project_name(project_dir), stack=stack,
+                               **kwargs)
+    finally:
+        if added:
+            sys.path.remove(str(project_dir))
 
 
 def run_main(config: Mapping[str, Any] | None = None, **kwargs: Any) -> PulumiRun:

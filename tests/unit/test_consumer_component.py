@@ -21,7 +21,7 @@ from components.consumer import (
 )
 from components.kafka import KafkaCluster, KafkaClusterArgs, consumer_policy_document
 from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, NetworkArgs
-from testing.pulumi_harness import ACCOUNT_ID, REGION, PulumiRun
+from testing.pulumi_harness import ACCOUNT_ID, BOOTSTRAPPED_POOL_ID, REGION, PulumiRun
 
 CONSUMER = "event-pipeline:consumer:Consumer"
 FUNCTION = "aws:lambda/function:Function"
@@ -56,6 +56,7 @@ def _code() -> pulumi.Archive:
 def _stack(names: tuple[str, ...] = ("consumer",), **overrides: Any):
     def program() -> None:
         network = Network("net", NetworkArgs(
+            ipam_pool_id=BOOTSTRAPPED_POOL_ID,
             interface_endpoints=FARGATE_ENDPOINTS + KAFKA_ENDPOINTS))
         kafka = KafkaCluster("kafka", KafkaClusterArgs(
             vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids))

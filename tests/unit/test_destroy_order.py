@@ -41,14 +41,14 @@ def test_function_goes_before_its_security_group(dev):
     assert all(_depends(run, function, s.urn) for s in subnets)
 
 
-def test_subnets_go_before_their_ipam_pool_and_the_vpc_before_its_pool(dev):
+def test_subnets_go_before_the_vpc_and_the_stack_holds_no_ipam_pool(dev):
     run, _ = dev
-    cidrs = run.of_type("aws:ec2/vpcIpamPoolCidr:VpcIpamPoolCidr")
-    assert len(cidrs) == 2  # the top pool's CIDR and the VPC's subnet pool's CIDR
-    subnets = run.of_type("aws:ec2/subnet:Subnet")
-    assert subnets and all(any(c.urn in s.dependencies for c in cidrs) for s in subnets)
+    # The pool belongs to bootstrap/ipam: destroying an app stack releases only its VPC's
+    # allocation, and no pool or pool CIDR waits for IPAM to release it.
+    assert not [r for r in run.resources if "vpcIpam" in r.type]
     vpc = run.one("aws:ec2/vpc:Vpc")
-    assert any(c.urn in vpc.dependencies for c in cidrs)
+    subnets = run.of_type("aws:ec2/subnet:Subnet")
+    assert subnets and all(vpc.urn in s.dependencies for s in subnets)
 
 
 def test_resources_that_wait_for_aws_to_release_lambda_enis(dev):

@@ -1,4 +1,5 @@
-"""The IPAM-backed VPC under Pulumi mocks: CIDRs from IPAM, no NAT, locked-down endpoints."""
+"""The VPC under Pulumi mocks: its CIDR from an existing IPAM pool, subnets cut from it, no IPAM,
+no NAT, locked-down endpoints."""
 
 from __future__ import annotations
 
@@ -7,13 +8,24 @@ import ipaddress
 import pulumi
 import pytest
 
-from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, NetworkArgs
-from testing.pulumi_harness import REGION, PulumiRun
+from components.network import (
+    FARGATE_ENDPOINTS,
+    KAFKA_ENDPOINTS,
+    Network,
+    NetworkArgs,
+    subnet_cidr,
+)
+from testing.pulumi_harness import (
+    BOOTSTRAPPED_POOL_CIDR,
+    BOOTSTRAPPED_POOL_ID,
+    REGION,
+    AwsAccount,
+    AwsRefusal,
+    PulumiRun,
+    run_program,
+)
 
 NETWORK = "event-pipeline:network:Network"
-IPAM = "aws:ec2/vpcIpam:VpcIpam"
-POOL = "aws:ec2/vpcIpamPool:VpcIpamPool"
-POOL_CIDR = "aws:ec2/vpcIpamPoolCidr:VpcIpamPoolCidr"
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
 ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
@@ -26,9 +38,13 @@ EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 CLIENT_SG = "sg-0client0000000001"
 
 
-def build(args: NetworkArgs | None = None, *, clients: dict[str, str] | None = None):
+def args(**overrides) -> NetworkArgs:
+    return NetworkArgs(ipam_pool_id=BOOTSTRAPPED_POOL_ID, **overrides)
+
+
+def build(network_args: NetworkArgs | None = None, *, clients: dict[str, str] | None = None):
     def program():
-        network = Network("net", args or NetworkArgs())
+        network = Network("net", network_args or args())
         for endpoint in (clients or {}):
             network.allow_endpoint_access("api", endpoint, clients[endpoint])
         return network
@@ -38,63 +54,62 @@ def build(args: NetworkArgs | None = None, *, clients: dict[str, str] | None = N
 
 @pytest.fixture(scope="module")
 def run() -> PulumiRun:
-    from testing.pulumi_harness import run_program
-
     everything = (*FARGATE_ENDPOINTS, *KAFKA_ENDPOINTS)
     return run_program(build(
-        NetworkArgs(availability_zone_count=3, interface_endpoints=everything),
+        args(availability_zone_count=3, interface_endpoints=everything),
         clients={e: CLIENT_SG for e in (*everything, "s3")},
     ))
 
 
-def _top_pool(run: PulumiRun):
-    return next(p for p in run.of_type(POOL) if "sourceIpamPoolId" not in p.inputs)
+def test_the_network_creates_no_ipam_and_no_pool(run):
+    assert not [r for r in run.resources if "Ipam" in r.type]
 
 
-def _subnet_pool(run: PulumiRun):
-    return next(p for p in run.of_type(POOL) if "sourceIpamPoolId" in p.inputs)
-
-
-def test_ipam_operates_in_the_stack_region_with_a_private_scope_pool(run):
-    ipam = run.one(IPAM)
-    assert ipam.inputs["operatingRegions"] == [{"regionName": REGION}]
-    pool = _top_pool(run)
-    assert pool.inputs["ipamScopeId"] == ipam.outputs["privateDefaultScopeId"]
-    assert pool.inputs["addressFamily"] == "ipv4"
-    assert pool.inputs["locale"] == REGION
-    cidr = next(c for c in run.of_type(POOL_CIDR) if c.inputs["ipamPoolId"] == pool.id)
-    assert cidr.inputs["cidr"] == "10.11.0.0/20"
-
-
-def test_the_vpc_cidr_is_allocated_from_the_pool(run):
+def test_the_vpc_cidr_is_allocated_from_the_given_pool(run):
     vpc = run.one(VPC)
-    assert vpc.inputs["ipv4IpamPoolId"] == _top_pool(run).id
+    assert vpc.inputs["ipv4IpamPoolId"] == BOOTSTRAPPED_POOL_ID
     assert vpc.inputs["ipv4NetmaskLength"] == 21
     assert "cidrBlock" not in vpc.inputs  # never a hard-coded string
+    cidr = ipaddress.ip_network(vpc.outputs["cidrBlock"])
+    assert cidr.prefixlen == 21 and cidr.subnet_of(ipaddress.ip_network(BOOTSTRAPPED_POOL_CIDR))
     assert vpc.inputs["enableDnsHostnames"] is True and vpc.inputs["enableDnsSupport"] is True
 
 
-def test_subnets_are_allocated_by_ipam_from_a_planning_pool_over_the_vpc(run):
-    vpc, pool, top = run.one(VPC), _subnet_pool(run), _top_pool(run)
-    assert pool.inputs["sourceIpamPoolId"] == top.id
-    assert pool.inputs["sourceResource"]["resourceId"] == vpc.id
-    assert pool.inputs["sourceResource"]["resourceType"] == "vpc"
-    pool_cidr = next(c for c in run.of_type(POOL_CIDR) if c.inputs["ipamPoolId"] == pool.id)
-    assert pool_cidr.inputs["cidr"] == vpc.outputs["cidrBlock"]
-    for subnet in run.of_type(SUBNET):
-        assert subnet.inputs["ipv4IpamPoolId"] == pool.id
-        assert subnet.inputs["ipv4NetmaskLength"] == 24
-        assert "cidrBlock" not in subnet.inputs
+def test_subnets_are_cut_from_the_vpc_cidr_without_overlap(run):
+    vpc = ipaddress.ip_network(run.one(VPC).outputs["cidrBlock"])
+    subnets = run.of_type(SUBNET)
+    cidrs = [ipaddress.ip_network(s.inputs["cidrBlock"]) for s in subnets]
+    assert all(c.prefixlen == 24 and c.subnet_of(vpc) for c in cidrs)
+    assert len(set(cidrs)) == len(cidrs) == 6
+    assert not any(a.overlaps(b) for i, a in enumerate(cidrs) for b in cidrs[i + 1:])
+    for subnet in subnets:
+        assert "ipv4IpamPoolId" not in subnet.inputs  # no allocation per subnet
         assert subnet.inputs["mapPublicIpOnLaunch"] is False
-        assert pool_cidr.urn in subnet.dependencies  # destroyed before the pool's CIDR
-    cidrs = [ipaddress.ip_network(s.outputs["cidrBlock"]) for s in run.of_type(SUBNET)]
-    assert all(c.subnet_of(ipaddress.ip_network(vpc.outputs["cidrBlock"])) for c in cidrs)
+        assert run.one(VPC).urn in subnet.dependencies  # deleted before the VPC
 
 
-def test_destroy_order_allocation_before_pool_cidr(run):
-    top = _top_pool(run)
-    top_cidr = next(c for c in run.of_type(POOL_CIDR) if c.inputs["ipamPoolId"] == top.id)
-    assert top_cidr.urn in run.one(VPC).dependencies
+@pytest.mark.parametrize(("vpc", "mask", "index", "expected"), [
+    ("10.11.0.0/21", 24, 0, "10.11.0.0/24"),
+    ("10.11.0.0/21", 24, 5, "10.11.5.0/24"),
+    ("10.11.8.0/24", 27, 7, "10.11.8.224/27"),
+])
+def test_subnet_cidr_is_the_nth_block_of_the_vpc(vpc, mask, index, expected):
+    assert subnet_cidr(vpc, mask, index) == expected
+
+
+@pytest.mark.parametrize(("vpc", "mask", "index"), [
+    ("10.11.0.0/24", 26, 4),   # a /24 holds four /26
+    ("10.11.0.0/24", 23, 0),   # bigger than the VPC
+    ("10.11.0.0/24", 26, -1),
+])
+def test_subnet_cidr_refuses_what_does_not_fit(vpc, mask, index):
+    with pytest.raises(ValueError, match="does not fit the VPC"):
+        subnet_cidr(vpc, mask, index)
+
+
+def test_a_pool_the_account_lacks_is_refused_as_aws_would():
+    with pytest.raises(AwsRefusal, match="IPAM pool ipam-pool-00000000deadbeef0 does not exist"):
+        run_program(build(NetworkArgs(ipam_pool_id="ipam-pool-00000000deadbeef0")))
 
 
 def test_one_private_and_one_public_subnet_per_az(run):
@@ -179,10 +194,8 @@ def test_allow_endpoint_access_also_opens_the_clients_egress(run):
 
 
 def test_an_unknown_endpoint_is_a_clear_error():
-    from testing.pulumi_harness import run_program
-
     with pytest.raises(ValueError, match=r"no 'sqs' endpoint; it has ecr.api, ecr.dkr, logs, s3"):
-        run_program(build(NetworkArgs(), clients={"sqs": CLIENT_SG}))
+        run_program(build(args(), clients={"sqs": CLIENT_SG}))
 
 
 def test_every_child_is_parented_to_the_component_and_outputs_are_registered(run):
@@ -198,14 +211,12 @@ def test_every_child_is_parented_to_the_component_and_outputs_are_registered(run
 
 
 def test_two_networks_live_in_one_stack():
-    from testing.pulumi_harness import AwsAccount, run_program
-
     def program():
-        Network("blue", NetworkArgs())
-        Network("green", NetworkArgs(ipam_pool_cidr="10.12.0.0/20"))
+        Network("blue", args())
+        Network("green", args(vpc_netmask_length=22, subnet_netmask_length=25))
 
-    # Each network still creates its own IPAM: two need a raised IPAM quota.
-    run = run_program(program, account=AwsAccount(ipam_quota=2))
+    account = AwsAccount.bootstrapped()
+    run = run_program(program, account=account)
     names = [r.name for r in run.resources]
     assert len(names) == len(set(names))
     assert len(run.of_type(VPC)) == 2 and len(run.of_type(SUBNET)) == 8
@@ -214,11 +225,14 @@ def test_two_networks_live_in_one_stack():
         assert children and all(c.name.startswith(f"{network.name}-") for c in children)
     # Physical names are left to auto-naming: no resource sets one.
     assert not any("name" in r.inputs for r in run.resources if r.custom)
+    # Both VPCs got their own block of the one pool.
+    blue, green = (ipaddress.ip_network(v.outputs["cidrBlock"]) for v in run.of_type(VPC))
+    assert not blue.overlaps(green) and account.ipams == ["ipam-0b00757ab00757ab0"]
 
 
 def test_network_args_defaults_are_the_documented_ones():
-    args = NetworkArgs()
-    assert (args.ipam_pool_cidr, args.vpc_netmask_length, args.subnet_netmask_length,
-            args.availability_zone_count) == ("10.11.0.0/20", 21, 24, 2)
-    assert tuple(args.interface_endpoints) == FARGATE_ENDPOINTS
+    defaults = args()
+    assert (defaults.vpc_netmask_length, defaults.subnet_netmask_length,
+            defaults.availability_zone_count) == (21, 24, 2)
+    assert tuple(defaults.interface_endpoints) == FARGATE_ENDPOINTS
     assert issubclass(Network, pulumi.ComponentResource)

@@ -133,7 +133,12 @@ def test_only_the_load_balancer_admits_the_internet(dev):
 
 
 BAD_STACK_CONFIG = [
-    ({"ipamPoolCidr": "10.11.0.5/20"}, "event-pipeline:ipamPoolCidr = '10.11.0.5/20'"),
+    ({"ipamPoolId": "pool-1"}, "event-pipeline:ipamPoolId = 'pool-1'"),
+    ({"ipamPoolCidr": "10.11.0.0/20"}, "event-pipeline:ipamPoolCidr is gone"),
+    # Limits AWS enforces that the settings accepted before (issue 13, point 6).
+    ({"consumerTimeoutSeconds": 900}, "event-pipeline:consumerTimeoutSeconds = 900"),
+    ({"subnetNetmaskLength": 28}, "event-pipeline:subnetNetmaskLength = 28"),
+    ({"allowPlainHttp": None}, "event-pipeline:allowPlainHttp must be set"),
     ({"vpcNetmaskLength": 27}, "event-pipeline:subnetNetmaskLength = 24"),
     ({"consumerStartingPosition": "EARLIEST"},
      "event-pipeline:consumerStartingPosition = 'EARLIEST'"),

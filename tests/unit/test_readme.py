@@ -17,8 +17,6 @@ README = (ROOT / "README.md").read_text()
 # deliberately left out as plumbing. A new type fails the test until it is classified, so the
 # diagram cannot silently miss a kind of resource.
 DRAWN = {
-    "aws:ec2/vpcIpam:VpcIpam": "ipam",
-    "aws:ec2/vpcIpamPool:VpcIpamPool": "ipam",
     "aws:ec2/vpc:Vpc": "vpc",
     "aws:ec2/subnet:Subnet": "vpc",
     "aws:ec2/internetGateway:InternetGateway": "igw",
@@ -43,7 +41,7 @@ DRAWN = {
     "aws:iam/role:Role": "iam",
 }
 PLUMBING = {
-    "aws:ec2/vpcIpamPoolCidr:VpcIpamPoolCidr", "aws:ec2/routeTable:RouteTable",
+    "aws:ec2/routeTable:RouteTable",
     "aws:ec2/route:Route", "aws:ec2/routeTableAssociation:RouteTableAssociation",
     "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
@@ -93,7 +91,7 @@ def test_the_diagram_draws_exactly_what_the_program_creates(program):
     if any(r.type == "aws:ec2/vpcEndpoint:VpcEndpoint" and r.inputs.get("vpcEndpointType")
            == "Gateway" for r in program.resources):
         expected.add("s3gw")
-    external = {"internet", "deploy"}
+    external = {"internet", "deploy", "pool"}  # the pool is bootstrap/ipam's
     assert nodes - external == expected, (
         f"drawn but not created: {sorted(nodes - external - expected)}; "
         f"created but not drawn: {sorted(expected - nodes)}")
@@ -110,3 +108,32 @@ def test_readme_opens_with_the_two_commands_ci_runs():
     first_block = re.search(r"```bash\n(.*?)```", README, re.S).group(1)
     assert "./dev pipeline" in first_block and "./dev test" in first_block
     assert "./dev test" in (ROOT / ".ci" / "run").read_text()
+
+
+def _section(title: str) -> str:
+    start = README.index(f"## {title}\n")
+    end = README.find("\n## ", start + 1)
+    return README[start:end if end != -1 else None]
+
+
+def test_the_deploy_guide_bootstraps_the_accounts_ipam_before_any_stack():
+    deploy = _section("Deploy to AWS")
+    assert deploy.index("pulumi -C bootstrap/ipam up") < deploy.index("\npulumi up")
+    assert "ipamPoolId" in deploy and "stack output poolId" in deploy
+    bootstrap = ROOT / "bootstrap" / "ipam"
+    assert (bootstrap / "Pulumi.yaml").exists() and (bootstrap / "Pulumi.account.yaml").exists()
+
+
+def test_the_configuration_example_error_is_what_the_loader_says():
+    import pulumi
+
+    example = re.search(r"```text\n(Invalid stack configuration.*?)```", README, re.S).group(1)
+    pulumi.runtime.set_all_config({
+        "event-pipeline:ipamPoolId": "ipam-pool-0a1b2c3d4e5f60718",
+        "event-pipeline:allowPlainHttp": "true",
+        "event-pipeline:consumerLagAlarmThreshold": "5000",
+        "event-pipeline:consumerTimeoutSeconds": "900",
+    })
+    with pytest.raises(pulumi.RunError) as error:
+        settings.load_settings(pulumi.Config("event-pipeline"), region="us-east-1")
+    assert str(error.value).strip() == example.strip()

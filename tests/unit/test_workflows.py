@@ -64,20 +64,62 @@ def test_aws_access_is_oidc_role_assumption_only(path):
     assert "AWS_SECRET_ACCESS_KEY" not in path.read_text()
 
 
-def test_pull_requests_preview_with_the_pulumi_action_and_comment():
+PREVIEW_ROLE = "vars.AWS_PREVIEW_ROLE_ARN"
+DEPLOY_ROLE = "vars.AWS_DEPLOY_ROLE_ARN"
+
+
+def _pulumi_step(job: dict) -> dict:
+    (step,) = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+    return step
+
+
+def _role(job: dict) -> str:
+    (step,) = [s for s in job["steps"] if "configure-aws-credentials" in s.get("uses", "")]
+    return step["with"]["role-to-assume"]
+
+
+def test_pull_requests_preview_with_the_policy_pack_and_comment():
     workflow = _load(ROOT / ".github" / "workflows" / "pull-request.yml")
-    pulumi_steps = [s for _, _, s in _steps(workflow)
-                    if s.get("uses", "").startswith("pulumi/actions@")]
-    assert len(pulumi_steps) == 1
-    inputs = pulumi_steps[0]["with"]
+    assert set(workflow["on"]) == {"pull_request"}
+    inputs = _pulumi_step(workflow["jobs"]["preview"])["with"]
     assert inputs["command"] == "preview"
+    assert inputs["policyPacks"] == "policy"  # pulumi preview --policy-pack policy
+    assert (ROOT / inputs["policyPacks"] / "PulumiPolicy.yaml").exists()
     assert inputs["comment-on-pr"] is True
-    assert "vars.PULUMI_STACK" in inputs["stack-name"] and "inputs.stack" in inputs["stack-name"]
+    assert "vars.PULUMI_STACK" in inputs["stack-name"]
 
 
-def test_main_deploys_the_dev_stack_after_the_tests():
+def test_previews_assume_the_read_only_preview_role_never_the_deploy_role():
+    workflow = _load(ROOT / ".github" / "workflows" / "pull-request.yml")
+    preview = workflow["jobs"]["preview"]
+    assert PREVIEW_ROLE in _role(preview)
+    assert DEPLOY_ROLE not in (ROOT / ".github" / "workflows" / "pull-request.yml").read_text()
+    # An environment would change the OIDC subject from `repo:<repo>:pull_request`, the only one
+    # the preview role trusts.
+    assert "environment" not in preview
+
+
+def test_fork_pull_requests_skip_the_preview_with_a_notice():
+    jobs = _load(ROOT / ".github" / "workflows" / "pull-request.yml")["jobs"]
+    same_repo = "github.event.pull_request.head.repo.full_name == github.repository"
+    assert jobs["preview"]["if"] == same_repo
+    notice = jobs["preview-skipped-for-fork"]
+    assert notice["if"] == same_repo.replace("==", "!=")
+    assert "::notice" in notice["steps"][0]["run"] and "fork" in notice["steps"][0]["run"]
+    assert not any("configure-aws-credentials" in s.get("uses", "") for s in notice["steps"])
+
+
+def test_no_workflow_runs_fork_code_with_secrets():
+    for path in WORKFLOWS:
+        assert "pull_request_target" not in _load(path)["on"], path.name
+
+
+def test_main_deploys_the_dev_stack_after_the_tests_with_the_deploy_role():
     workflow = _load(ROOT / ".github" / "workflows" / "deploy-dev.yml")
     up_job = workflow["jobs"]["up"]
     assert up_job["needs"] == "test"
-    pulumi = [s for s in up_job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
-    assert pulumi[0]["with"] == {"command": "up", "stack-name": "dev"}
+    # The deploy role trusts `repo:<repo>:environment:dev` only.
+    assert up_job["environment"] == "dev"
+    assert DEPLOY_ROLE in _role(up_job)
+    assert _pulumi_step(up_job)["with"] == {"command": "up", "stack-name": "dev",
+                                            "policyPacks": "policy"}
