@@ -16,7 +16,9 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from components.docker_context import content_tag
-from components.kafka import KafkaCluster, producer_policy_json
+from components.iam import render
+from components.kafka import KafkaCluster
+from components.kafka_access import producer_kafka_policy
 from components.network import Network
 
 # The same command as the Dockerfile's HEALTHCHECK: GET /healthcheck from inside the task.
@@ -210,9 +212,9 @@ class ApiService(pulumi.ComponentResource):
             from_port=CONTAINER_PORT, to_port=CONTAINER_PORT,
             description="from the load balancer", opts=child)
         for endpoint in TASK_ENDPOINTS:
-            net.allow_endpoint_access(name, endpoint, task_sg.id)
+            net.allow_endpoint_access(name, endpoint, task_sg.id, parent=self)
         if args.kafka is not None:
-            args.kafka.allow_client(name, task_sg.id)
+            args.kafka.allow_client(name, task_sg.id, parent=self)
 
         # --- IAM -------------------------------------------------------------------------
         trust = pulumi.Output.all(account_id, partition, region).apply(
@@ -233,9 +235,10 @@ class ApiService(pulumi.ComponentResource):
         if args.kafka is not None:
             aws.iam.RolePolicy(
                 f"{name}-producer-policy", role=task_role.id,
-                policy=producer_policy_json(
-                    args.kafka.arn, args.topic_name, idempotent=args.producer_idempotent,
-                    create_topic=True),  # the API creates its topic at start-up
+                policy=render(
+                    lambda arn: producer_kafka_policy(
+                        arn, args.topic_name, idempotent=args.producer_idempotent),
+                    args.kafka.arn),
                 opts=child)
 
         # --- ECS ---------------------------------------------------------------------------

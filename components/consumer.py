@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import pulumi
 import pulumi_aws as aws
 
-from components.kafka import consumer_policy_document
+from components.kafka_access import consumer_kafka_policy
 
 STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum
@@ -61,7 +61,8 @@ class EndpointNetwork(Protocol):
     private_subnet_ids: pulumi.Output[list[str]]
 
     def allow_endpoint_access(
-        self, name: str, endpoint: str, client_security_group_id: pulumi.Input[str]
+        self, name: str, endpoint: str, client_security_group_id: pulumi.Input[str], *,
+        parent: pulumi.Resource | None = None,
     ) -> Any: ...
 
 
@@ -328,7 +329,7 @@ class Consumer(pulumi.ComponentResource):
             f"{name}-kafka",
             role=role.id,
             policy=_json(pulumi.Output.from_input(args.cluster_arn).apply(
-                lambda arn: consumer_policy_document(arn, args.topic, args.consumer_group_id))),
+                lambda arn: consumer_kafka_policy(arn, args.topic, args.consumer_group_id))),
             opts=self._child(),
         )
         runtime_role_policy = aws.iam.RolePolicy(
@@ -355,7 +356,8 @@ class Consumer(pulumi.ComponentResource):
         # runtime gets its credentials from Lambda). The network adds both sides of each link:
         # the endpoint group's ingress and the client group's egress, both on 443 only.
         network_links: list[pulumi.Resource] = _resources(
-            args.network.allow_endpoint_access(f"{name}-function", "sqs", function_sg.id)
+            args.network.allow_endpoint_access(f"{name}-function", "sqs", function_sg.id,
+                                              parent=self)
         )
         # The mapping's pollers run in the cluster's subnets with the cluster's security group
         # (AWS: "the hyperplane ENI uses the subnet and security group configuration of your MSK
@@ -366,7 +368,7 @@ class Consumer(pulumi.ComponentResource):
         # batch is never released and the partition stays blocked.
         for endpoint in ("sts", "lambda", "sqs"):
             network_links += _resources(args.network.allow_endpoint_access(
-                f"{name}-mapping", endpoint, args.cluster_security_group_id
+                f"{name}-mapping", endpoint, args.cluster_security_group_id, parent=self
             ))
 
         # --- Function ---------------------------------------------------------------------

@@ -16,7 +16,8 @@ from components.api_service import (
     ApiServiceArgs,
 )
 from components.docker_context import content_tag
-from components.kafka import KafkaCluster, KafkaClusterArgs, producer_policy_document
+from components.kafka import KafkaCluster, KafkaClusterArgs
+from components.kafka_access import producer_kafka_policy
 from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, NetworkArgs
 from tests.fixtures.pulumi_mocks import ACCOUNT_ID, PROJECT_ROOT, REGION, PulumiRun, run_program
 
@@ -306,8 +307,9 @@ def test_the_task_role_holds_exactly_the_producer_policy(run):
     task_role = run.one(ROLE, "api-task-role")
     (policy,) = [p for p in run.of_type(ROLE_POLICY) if p.inputs["role"] == task_role.id]
     cluster_arn = run.one("aws:msk/serverlessCluster:ServerlessCluster").outputs["arn"]
-    assert json.loads(policy.inputs["policy"]) == producer_policy_document(
-        cluster_arn, "events", idempotent=False, create_topic=True)
+    # Exactly the producer's document: the topic is provisioned at deploy time, so no CreateTopic.
+    assert json.loads(policy.inputs["policy"]) == producer_kafka_policy(
+        cluster_arn, "events", idempotent=False)
     assert not run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     assert run.one(TASK).inputs["taskRoleArn"] == task_role.outputs["arn"]
 
@@ -364,7 +366,12 @@ def test_outputs_parenting_and_auto_naming(run):
     assert outputs["url"] == "http://" + run.one(
         "aws:lb/loadBalancer:LoadBalancer").outputs["dnsName"]
     for resource in run.children_of(component.urn):
-        assert resource.custom and resource.name.startswith("api-")
+        # Own resources are named after the component; the endpoint and Kafka grants it holds
+        # carry the granting component's prefix too ("net-api-...", "kafka-api-...").
+        assert resource.custom and (resource.name.startswith("api-")
+                                    or resource.name.startswith(("net-api-", "kafka-api-")))
+    grants = [r for r in run.children_of(component.urn) if not r.name.startswith("api-")]
+    assert {r.type for r in grants} == {INGRESS, EGRESS}
     assert all("name" not in r.inputs for r in run.children_of(component.urn))
 
 

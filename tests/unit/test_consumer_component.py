@@ -19,7 +19,8 @@ from components.consumer import (
     Consumer,
     ConsumerArgs,
 )
-from components.kafka import KafkaCluster, KafkaClusterArgs, consumer_policy_document
+from components.kafka import KafkaCluster, KafkaClusterArgs
+from components.kafka_access import consumer_kafka_policy
 from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, NetworkArgs
 from tests.fixtures.pulumi_mocks import ACCOUNT_ID, REGION, PulumiRun
 
@@ -140,7 +141,7 @@ def test_configured_values_reach_the_mapping(run_pulumi):
     assert mapping["amazonManagedKafkaEventSourceConfig"] == {"consumerGroupId": "billing"}
     # The role's group permission follows the configured group.
     kafka_policy = _doc(_child(run, ROLE_POLICY, "consumer-kafka"))
-    assert kafka_policy == consumer_policy_document(_cluster_arn(run), TOPIC, "billing")
+    assert kafka_policy == consumer_kafka_policy(_cluster_arn(run), TOPIC, "billing")
 
 
 def test_provisioned_mode_brings_retry_limit_bisection_and_partial_batches(run_pulumi):
@@ -218,7 +219,7 @@ def test_role_is_assumable_only_by_lambda_for_this_account(run):
 
 def test_kafka_policy_is_exactly_the_msk_components_consumer_policy(run):
     kafka_policy = _doc(_child(run, ROLE_POLICY, "consumer-kafka"))
-    assert kafka_policy == consumer_policy_document(_cluster_arn(run), TOPIC, "event-consumer")
+    assert kafka_policy == consumer_kafka_policy(_cluster_arn(run), TOPIC, "event-consumer")
 
 
 def test_role_holds_the_consumer_policy_plus_the_listed_extras_only(run):
@@ -230,7 +231,7 @@ def test_role_holds_the_consumer_policy_plus_the_listed_extras_only(run):
     assert "managedPolicyArns" not in role.inputs and "inlinePolicies" not in role.inputs
 
     consumer_actions = {
-        action for statement in consumer_policy_document(
+        action for statement in consumer_kafka_policy(
             _cluster_arn(run), TOPIC, "event-consumer")["Statement"]
         for action in _as_list(statement["Action"])
     }
@@ -455,7 +456,8 @@ def test_outputs_name_the_function_mapping_queue_alarms_and_group(run):
 
 def test_every_consumer_resource_is_a_child_of_the_component(run):
     component = run.one(CONSUMER, "consumer")
-    mine = [r for r in run.resources if r.name.startswith("consumer")]
+    # Its own resources, and the endpoint grants it holds (named by the network: "net-consumer-").
+    mine = [r for r in run.resources if r.name.startswith(("consumer", "net-consumer-"))]
     assert {r.parent for r in mine if r.urn != component.urn} == {component.urn}
     assert len(_consumer_children(run)) == len(mine) - 1
 
@@ -466,7 +468,8 @@ def test_two_consumers_live_in_one_stack_without_collisions(run_pulumi):
     assert len(keys) == len(set(keys))
     for name in ("orders", "billing"):
         children = _consumer_children(run, name)
-        assert children and all(r.name.startswith(f"{name}-") for r in children)
+        assert children and all(r.name.startswith((f"{name}-", f"net-{name}-"))
+                                for r in children)
         assert len([r for r in children if r.type == MAPPING]) == 1
     functions = run.of_type(FUNCTION)
     assert len({f.outputs["name"] for f in functions}) == 2

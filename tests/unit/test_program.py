@@ -114,7 +114,7 @@ def test_the_producer_policy_follows_the_apis_idempotence_flag(dev):
     policy = json.loads(dev.one(ROLE_POLICY, "api-producer-policy").inputs["policy"])
     actions = {a for s in policy["Statement"] for a in s["Action"]}
     assert ("kafka-cluster:WriteDataIdempotently" in actions) is PRODUCER_IS_IDEMPOTENT
-    assert "kafka-cluster:CreateTopic" in actions  # the API creates its topic at start-up
+    assert "kafka-cluster:CreateTopic" not in actions  # the topic is provisioned at deploy time
 
 
 def test_every_resource_hangs_under_a_component(dev):
