@@ -50,3 +50,23 @@ def deny_insecure_transport(resources: list[str], action: str) -> dict[str, Any]
         "Resource": resources,
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
+
+
+def account_key_policy(partition: str, account_id: str,
+                       *service_statements: dict[str, Any]) -> dict[str, Any]:
+    """A KMS key policy: administration and use stay with the account's IAM (KMS guide,
+    "Default key policy": without this statement the key would be unmanageable), plus the
+    given statements for AWS services that must use the key themselves."""
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "AccountIamPoliciesGovernThisKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+                "Action": "kms:*",
+                "Resource": "*",  # in a key policy "*" means this key and nothing else
+            },
+            *service_statements,
+        ],
+    }
