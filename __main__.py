@@ -5,25 +5,35 @@ from pathlib import Path
 import pulumi
 
 from components import lambda_package
+from components.alarm_topic import AlarmTopic, AlarmTopicArgs
 from components.api_service import ApiService, ApiServiceArgs
 from components.consumer import Consumer, ConsumerArgs
+from components.dashboard import PipelineDashboard, PipelineDashboardArgs
 from components.kafka import KafkaCluster, KafkaClusterArgs
 from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, NetworkArgs
+from components.topic import KafkaTopic, KafkaTopicArgs
 from settings import load_settings
 
-# Pulumi runs the program in the project directory.
+# Pulumi runs the program in the project directory. What each function's Lambda package holds:
+# its handler package and the shared libs it imports (never the replay tool).
+LIBS = Path("libs")
 CONSUMER_DIR = Path("services") / "consumer"
-# What the consumer's Lambda package holds: its handler package and the shared libs it imports.
 CONSUMER_PACKAGES = (
     CONSUMER_DIR / "event_consumer",
-    Path("libs") / "event-contract" / "event_contract",
-    Path("libs") / "log-redaction" / "log_redaction",
+    LIBS / "event-contract" / "event_contract",
+    LIBS / "log-redaction" / "log_redaction",
+)
+TOPIC_ADMIN_DIR = Path("services") / "topic_admin"
+TOPIC_ADMIN_PACKAGES = (
+    TOPIC_ADMIN_DIR / "topic_admin",
+    LIBS / "msk-iam-client" / "msk_iam_client",
+    LIBS / "log-redaction" / "log_redaction",
 )
 # The program decides the producer's idempotence (kafka-python 3.0.12's idempotent producer never
 # recovers from a broker outage: tests/integration/test_fault_broker_restart.py); the API gets it
 # as KAFKA_ENABLE_IDEMPOTENCE and the IAM policy follows it.
 API_PRODUCER_IDEMPOTENT = False
-CONSUMER_PYTHON = "3.13"  # the Lambda runtime's Python (ConsumerArgs.runtime is python3.13)
+LAMBDA_PYTHON = "3.13"  # the functions' runtime is python3.13
 
 
 # Validated before any resource is registered: a bad key stops here with one clear message.
@@ -39,39 +49,53 @@ network = Network("network", NetworkArgs(
     interface_endpoints=FARGATE_ENDPOINTS + (KAFKA_ENDPOINTS if kafka_enabled else ()),
 ))
 
-kafka = None
+alarms = AlarmTopic("alarms", AlarmTopicArgs(alarm_email=settings.alarms.email))
+
+
+def lambda_code(name: str, packages: tuple[Path, ...], requirements: Path) -> pulumi.Archive:
+    """A function's deployment package, built when the program runs (preview and up) for arm64 and
+    the runtime's Python, and reused from build/ while nothing in it changed."""
+    return lambda_package.build_lambda_archive(
+        packages, requirements, Path("build") / name, python_version=LAMBDA_PYTHON)
+
+
+topic = None
 if kafka_enabled:
     kafka = KafkaCluster("kafka", KafkaClusterArgs(
         vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
     ))
+    # Provisioned at deploy time from inside the VPC; the API and the mapping wait for it.
+    topic = KafkaTopic("topic", KafkaTopicArgs(
+        cluster=kafka,
+        network=network,
+        code=lambda_code("topic_admin", TOPIC_ADMIN_PACKAGES, TOPIC_ADMIN_DIR / "requirements.txt"),
+        topic_name=settings.kafka.topic_name,
+        partitions=settings.kafka.topic_partitions,
+    ))
 
+ingress = settings.ingress
 api = ApiService("api", ApiServiceArgs(
     network=network,
-    kafka=kafka,
+    topic=topic,
+    alarm_actions=[alarms.arn],
     **settings.api.model_dump(),  # same field names as ApiServiceArgs
-    topic_name=settings.kafka.topic_name,
-    topic_partitions=settings.kafka.topic_partitions,
+    domain_name=ingress.domain_name,
+    hosted_zone_id=ingress.hosted_zone_id,
+    allow_plain_http=ingress.allow_plain_http,
+    access_logs_enabled=ingress.alb_access_logs,
+    access_log_retention_days=ingress.alb_access_log_retention_days,
     producer_idempotent=API_PRODUCER_IDEMPOTENT,
 ))
 
 # The Lambda consumer exists only with Kafka (the kafkaEnabled cost toggle).
 consumer = None
-if kafka is not None:
-    # Built when the program runs (preview and up), for arm64 and the function's Python;
-    # reused from build/ while nothing in it changed.
-    consumer_code = lambda_package.build_lambda_archive(
-        CONSUMER_PACKAGES,
-        CONSUMER_DIR / "requirements.txt",
-        Path("build") / "consumer",
-        python_version=CONSUMER_PYTHON,
-    )
+if topic is not None:
     c = settings.consumer
     consumer = Consumer("consumer", ConsumerArgs(
-        code=consumer_code,
+        code=lambda_code("consumer", CONSUMER_PACKAGES, CONSUMER_DIR / "requirements.txt"),
         network=network,
-        cluster_arn=kafka.arn,
-        cluster_security_group_id=kafka.security_group_id,
-        topic=settings.kafka.topic_name,
+        topic=topic,
+        alarm_actions=[alarms.arn],
         consumer_group_id=c.group_id,
         starting_position=c.starting_position,
         batch_size=c.batch_size,
@@ -85,20 +109,26 @@ if kafka is not None:
         offset_lag_alarm_threshold=c.offset_lag_alarm_threshold,
     ))
 
+dashboard = PipelineDashboard("pipeline", PipelineDashboardArgs(api=api, consumer=consumer))
+
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("privateSubnetIds", network.private_subnet_ids)
 pulumi.export("publicSubnetIds", network.public_subnet_ids)
-if kafka is not None:
-    pulumi.export("kafkaClusterArn", kafka.arn)
-    pulumi.export("kafkaBootstrapBrokers", kafka.bootstrap_brokers_sasl_iam)
+if topic is not None:
+    pulumi.export("kafkaClusterArn", topic.cluster.arn)
+    pulumi.export("kafkaBootstrapBrokers", topic.cluster.bootstrap_brokers_sasl_iam)
 pulumi.export("apiUrl", api.url)
 pulumi.export("repositoryUrl", api.repository_url)
 pulumi.export("imageDigest", api.image_digest)
+pulumi.export("imageRef", api.image_ref)
 pulumi.export("ecsClusterName", api.cluster_name)
 pulumi.export("ecsServiceName", api.service_name)
+pulumi.export("alarmTopicArn", alarms.arn)
+pulumi.export("dashboardName", dashboard.name)
 if consumer is not None:
     pulumi.export("consumerFunctionName", consumer.function_name)
     pulumi.export("consumerLogGroup", consumer.log_group_name)
     pulumi.export("deadLetterQueueUrl", consumer.dead_letter_queue_url)
+    pulumi.export("deadLetterBucket", consumer.dead_letter_bucket_name)
     pulumi.export("eventSourceMappingUuid", consumer.mapping_uuid)
     pulumi.export("consumerAlarmNames", consumer.alarm_names)

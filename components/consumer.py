@@ -1,238 +1,211 @@
 """The consumer: a VPC Lambda fed by an MSK event source mapping, with its dead letters and alarms.
 
-What one `Consumer` creates (all children of the component, logical names prefixed by its name):
+What one `Consumer` creates (all children of the component, logical names prefixed by its name),
+in the order `__init__` reads:
 
-- the function (arm64, Python 3.13, JSON logs into its own log group with retention) in the
-  private subnets, with its own security group whose only egress is HTTPS to the SQS endpoint;
-- the event source mapping on the MSK cluster (topic, explicit consumer group, starting
-  position, batching, on-failure destination; provisioned pollers, retry limit, batch bisection
-  and partial-batch responses only when provisioned mode is chosen);
-- the dead-letter queue (KMS customer-managed key, 14 days, TLS-only policy without anonymous
-  access) that both the handler (poison records) and the mapping (discarded batches) write to;
-- the execution role: the MSK component's consumer policy, the ENI permissions AWS requires for
-  VPC networking (denied to the function's own code), logs to its own group, send to its queue;
-- the endpoint and security-group wiring the mapping's pollers need, and three alarms.
+- `_dead_letter_queue`: the queue (KMS customer managed key, 14 days, TLS-only, only the consumer
+  role sends) that both the handler (records it cannot process, with their payload) and the
+  mapping (discarded batches: `KafkaBatchInfo` metadata only) write to, and the bucket for
+  letters larger than one SQS message (same key, same retention, TLS-only, no public access);
+- `_role`: the execution role: exactly the consumer Kafka policy of components/kafka_access.py,
+  the ENI permissions AWS requires for VPC networking (denied to the function's own code), logs
+  to its own group, send to its queue, put under its bucket prefix, the key through SQS/S3 only;
+- `_function`: arm64 Python in the private subnets with its own security group, whose only
+  egress is HTTPS to the SQS endpoint and the S3 gateway;
+- `_mapping`: the event source mapping on the provisioned topic (explicit consumer group,
+  starting position, batching, on-failure destination; in provisioned mode also the retry
+  limit, bisection and partial batch responses), plus the endpoint rules its pollers need;
+- `_alarms`: the alarm table (dead letters, errors, offset lag), each notifying `alarm_actions`.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.kafka import consumer_policy_document
+from components.alarms import AlarmSpec, create_alarms
+from components.iam import (
+    VERSION,
+    account_key_policy,
+    deny_insecure_transport,
+    render,
+    service_trust_policy,
+)
+from components.kafka_access import consumer_kafka_policy
+from components.lambda_policies import (
+    FUNCTION_ENI_ACTIONS,
+    deny_eni_to_function_code,
+    function_eni_statement,
+    own_log_group_statement,
+)
+from components.network import Network
+from components.topic import KafkaTopic
 
 STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum
+DEAD_LETTER_RETENTION_DAYS = DEAD_LETTER_RETENTION_SECONDS // 86400
+# Letters larger than one SQS message (256 KiB) are stored whole under this prefix, behind a
+# pointer in the queue (services/consumer: event_consumer.sqs_sink.S3_PREFIX).
+DEAD_LETTER_KEY_PREFIX = "dead-letters/"
+HANDLER = "event_consumer.handler.lambda_handler"
+RUNTIME = "python3.13"  # the package is built for this Python (lambda_package)
+SERVICE_NAME = "event-consumer"  # POWERTOOLS_SERVICE_NAME
+METRICS_NAMESPACE = "EventPipeline"  # POWERTOOLS_METRICS_NAMESPACE
+# Lambda guide, "Configuring Amazon MSK event sources for Lambda": a function used by an MSK
+# event source mapping may run at most 14 minutes.
+MSK_MAPPED_TIMEOUT_LIMIT_S = 840
 _GROUP_ID = re.compile(r"^[a-zA-Z0-9._-]{1,200}$")
 
-# What Lambda does with the execution role to attach the *function* to the VPC (the list of
-# AWS's AWSLambdaVPCAccessExecutionRole, without its logs part). The mapping's pollers' own ENI
-# permissions are part of the MSK component's consumer policy.
-FUNCTION_ENI_ACTIONS = (
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:CreateNetworkInterface",
-    "ec2:DeleteNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets",
-    "ec2:UnassignPrivateIpAddresses",
-)
-# Denied to the function's own code: every ENI action the role holds, from either policy.
+# Denied to the function's own code: every ENI action the role holds, from either policy (the
+# mapping's pollers need the two Describe* actions besides the function's own list).
 DENIED_TO_CODE_ACTIONS = tuple(sorted({
     *FUNCTION_ENI_ACTIONS,
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeVpcs",
 }))
 
-
-class EndpointNetwork(Protocol):
-    """What the consumer needs from the network (components.network.Network provides it).
-
-    `allow_endpoint_access` must open both sides: the endpoint group's ingress from the client
-    group and the client group's egress to the endpoint, TCP 443 only.
-    """
-
-    vpc_id: pulumi.Output[str]
-    private_subnet_ids: pulumi.Output[list[str]]
-
-    def allow_endpoint_access(
-        self, name: str, endpoint: str, client_security_group_id: pulumi.Input[str]
-    ) -> Any: ...
+# The alarms, one row each. OffsetLag: records between the end of the topic and the group's
+# committed offset, which Lambda publishes per function for Kafka event sources.
+ALARMS = (
+    AlarmSpec("dead-letters", "queue",
+              "Dead letters are waiting: poison records or discarded batches need a look / "
+              "replay.", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", 0),
+    AlarmSpec("errors", "function",
+              "The consumer function failed invocations (batches are being retried).",
+              "AWS/Lambda", "Errors", "Sum", 0),
+    AlarmSpec("offset-lag", "function", "The consumer is falling behind the topic.",
+              "AWS/Lambda", "OffsetLag", "Maximum", 1000, evaluation_periods=3),
+)
 
 
 @dataclass
 class ConsumerArgs:
-    """Inputs of a `Consumer`. Everything but the first five fields has a production default."""
+    """Inputs of a `Consumer`. Everything after `alarm_actions` has a production default."""
 
-    # The deployment package: `build_lambda_archive(...)` in a program, any small
-    # `pulumi.AssetArchive` in tests (nothing is built under mocks).
     code: pulumi.Archive
-    # VPC, private subnets, interface endpoints and the way to open them to a security group.
-    network: EndpointNetwork
-    # The MSK cluster the mapping reads, and the security group its pollers run with (AWS
-    # places the mapping's ENIs in the cluster's subnets with the cluster's security groups).
-    cluster_arn: pulumi.Input[str]
-    cluster_security_group_id: pulumi.Input[str]
-    topic: str
-    # Immutable after creation (see the mapping below): choose it once.
+    """The deployment package: `build_lambda_archive(...)` in a program, any small
+    `pulumi.AssetArchive` in tests (nothing is built under mocks)."""
+    network: Network
+    """VPC, private subnets, the interface endpoints and the S3 gateway endpoint."""
+    topic: KafkaTopic
+    """The provisioned topic: its cluster, its name, and the deploy step the mapping waits for."""
+    alarm_actions: Sequence[pulumi.Input[str]]
+    """Where every alarm goes (e.g. `[AlarmTopic.arn]`); at least one."""
     consumer_group_id: str = "event-consumer"
-    # TRIM_HORIZON: a new group starts at the oldest retained record, so events written before
-    # the mapping existed are not lost (LATEST would skip them).
+    """Immutable after creation (see the mapping): choose it once."""
     starting_position: str = "TRIM_HORIZON"
-    batch_size: int = 100  # records per invocation, 1-10000
-    batching_window_seconds: int = 1  # 0-300
-    # 0 = on-demand pollers (no fixed cost). >= 1 = provisioned mode with that many minimum
-    # pollers; only then do retry limits, bisection and partial-batch responses exist.
+    """TRIM_HORIZON: a new group starts at the oldest retained record, so events written before
+    the mapping existed are not lost (LATEST would skip them)."""
+    batch_size: int = 100
+    """Records per invocation, 1-10000."""
+    batching_window_seconds: int = 1
+    """0-300."""
     provisioned_pollers: int = 0
-    maximum_pollers: int | None = None  # provisioned mode only; None = AWS's default
-    maximum_retry_attempts: int = 3  # provisioned mode only; 0-10000
-    bisect_batch_on_function_error: bool = True  # provisioned mode only
-    report_batch_item_failures: bool = True  # provisioned mode only
-    handler: str = "event_consumer.handler.lambda_handler"
-    runtime: str = "python3.13"
+    """0 = on-demand pollers (no fixed cost). >= 1 = provisioned mode with that many minimum
+    pollers; only then do the retry limit, bisection and partial batch responses exist."""
+    maximum_retry_attempts: int = 3
+    """Provisioned mode only; 0-10000, then the batch goes to the on-failure destination."""
     memory_mb: int = 256
+    """Function memory, 128-10240 MiB."""
     timeout_seconds: int = 60
-    reserved_concurrency: int | None = None  # None = share the account's unreserved pool
+    """Function timeout, at most 840 s behind an MSK mapping."""
+    reserved_concurrency: int | None = None
+    """None = share the account's unreserved pool."""
     log_retention_days: int = 14
-    offset_lag_alarm_threshold: int = 1000  # records behind the end of the topic
-    alarm_actions: Sequence[pulumi.Input[str]] = ()  # e.g. SNS topic ARNs
-    service_name: str = "event-consumer"  # POWERTOOLS_SERVICE_NAME
-    metrics_namespace: str = "EventPipeline"  # POWERTOOLS_METRICS_NAMESPACE
+    """CloudWatch Logs retention of the function's log group."""
+    offset_lag_alarm_threshold: int = 1000
+    """Records behind the end of the topic before the offset-lag alarm fires."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags for every taggable resource."""
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.starting_position not in STARTING_POSITIONS:
-            problems.append(f"starting_position {self.starting_position!r} is not one of "
-                            f"{', '.join(STARTING_POSITIONS)}")
-        if not _GROUP_ID.match(self.consumer_group_id):
-            problems.append(f"consumer_group_id {self.consumer_group_id!r} must be 1-200 of "
-                            "[a-zA-Z0-9._-] (a wildcard would widen the group ARN in IAM)")
-        if not 1 <= self.batch_size <= 10000:
-            problems.append(f"batch_size {self.batch_size} is not in 1-10000")
-        if not 0 <= self.batching_window_seconds <= 300:
-            problems.append(f"batching_window_seconds {self.batching_window_seconds} is not in "
-                            "0-300")
-        if self.provisioned_pollers < 0:
-            problems.append(f"provisioned_pollers {self.provisioned_pollers} is negative")
-        if self.maximum_pollers is not None and self.maximum_pollers < max(
-            1, self.provisioned_pollers
-        ):
-            problems.append(f"maximum_pollers {self.maximum_pollers} is below the minimum "
-                            f"{self.provisioned_pollers}")
-        if not 0 <= self.maximum_retry_attempts <= 10000:
-            problems.append(f"maximum_retry_attempts {self.maximum_retry_attempts} is not in "
-                            "0-10000")
-        if self.reserved_concurrency is not None and self.reserved_concurrency < 0:
-            problems.append(f"reserved_concurrency {self.reserved_concurrency} is negative")
+        problems = [p for p in self._problems() if p]
         if problems:
             raise ValueError("invalid ConsumerArgs: " + "; ".join(problems))
+
+    def _problems(self) -> list[str | None]:
+        def outside(field_name: str, low: int, high: int) -> str | None:
+            value = getattr(self, field_name)
+            return None if low <= value <= high else f"{field_name} {value} is not in {low}-{high}"
+
+        return [
+            None if self.starting_position in STARTING_POSITIONS else
+            f"starting_position {self.starting_position!r} is not one of "
+            f"{', '.join(STARTING_POSITIONS)}",
+            None if _GROUP_ID.match(self.consumer_group_id) else
+            f"consumer_group_id {self.consumer_group_id!r} must be 1-200 of [a-zA-Z0-9._-] "
+            "(a wildcard would widen the group ARN in IAM)",
+            outside("batch_size", 1, 10000),
+            outside("batching_window_seconds", 0, 300),
+            outside("provisioned_pollers", 0, 200),
+            outside("maximum_retry_attempts", 0, 10000),
+            outside("memory_mb", 128, 10240),
+            outside("timeout_seconds", 1, MSK_MAPPED_TIMEOUT_LIMIT_S),
+            None if self.reserved_concurrency is None or self.reserved_concurrency >= 0 else
+            f"reserved_concurrency {self.reserved_concurrency} is negative",
+            None if self.alarm_actions else "alarm_actions is empty: alarms must notify someone",
+        ]
+
+    @property
+    def provisioned(self) -> bool:
+        return self.provisioned_pollers >= 1
 
 
 # --- Policy documents (pure functions of resolved values; unit-testable on their own) ---------
 
 
-def assume_role_policy(account_id: str) -> dict[str, Any]:
-    """Only the Lambda service, acting for this account, may assume the role."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-        }],
-    }
-
-
-def runtime_policy(
-    log_group_arn: str, queue_arn: str, key_arn: str, region: str
-) -> dict[str, Any]:
+def runtime_policy(log_group_arn: str, queue_arn: str, bucket_arn: str, key_arn: str,
+                   region: str) -> dict[str, Any]:
     """Everything the role needs besides Kafka; no wildcard but the ENI actions AWS requires."""
     return {
-        "Version": "2012-10-17",
+        "Version": VERSION,
         "Statement": [
+            function_eni_statement(),
+            own_log_group_statement(log_group_arn),
             {
-                "Sid": "FunctionVpcNetworkInterfaces",
-                "Effect": "Allow",
-                "Action": list(FUNCTION_ENI_ACTIONS),
-                # AWS requires "*": the Describe* actions support no resource-level permissions
-                # and the ENIs Lambda creates and deletes have ids nobody knows in advance.
-                # The statement below keeps the function's own code from using them.
-                "Resource": "*",
-            },
-            {
-                "Sid": "OwnLogGroupOnly",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": f"{log_group_arn}:*",
-            },
-            {
-                # The handler dead-letters poison records; the mapping delivers discarded
-                # batches with the same role (AWS: "your execution role must have permissions
-                # for the destination").
+                # The handler dead-letters records; the mapping delivers discarded batches with
+                # the same role (AWS: "your execution role must have permissions for the
+                # destination").
                 "Sid": "SendToOwnDeadLetterQueue",
                 "Effect": "Allow",
                 "Action": "sqs:SendMessage",
                 "Resource": queue_arn,
             },
             {
-                "Sid": "DeadLetterQueueKeyThroughSqsOnly",
+                "Sid": "PutOversizedDeadLettersUnderOwnPrefix",
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket_arn}/{DEAD_LETTER_KEY_PREFIX}*",
+            },
+            {
+                "Sid": "DeadLetterKeyThroughSqsOnly",
                 "Effect": "Allow",
                 "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
                 "Resource": key_arn,
                 "Condition": {"StringEquals": {"kms:ViaService": f"sqs.{region}.amazonaws.com"}},
             },
+            {
+                # PutObject under SSE-KMS asks KMS for a data key on the caller's behalf.
+                "Sid": "DeadLetterKeyThroughS3Only",
+                "Effect": "Allow",
+                "Action": "kms:GenerateDataKey",
+                "Resource": key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+            },
         ],
-    }
-
-
-def deny_eni_to_function_code(function_arn: str) -> dict[str, Any]:
-    """Deny the ENI actions to requests made with the function's own credentials.
-
-    Credentials handed to the running function carry `lambda:SourceFunctionArn`; the Lambda
-    service managing ENIs for the function and the mapping does not, so it is unaffected.
-    """
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "NoNetworkInterfacesFromFunctionCode",
-            "Effect": "Deny",
-            "Action": list(DENIED_TO_CODE_ACTIONS),
-            "Resource": "*",  # mirrors the allow above; the condition does the scoping
-            "Condition": {"ArnEquals": {"lambda:SourceFunctionArn": function_arn}},
-        }],
-    }
-
-
-def dead_letter_key_policy(partition: str, account_id: str) -> dict[str, Any]:
-    """Key administration stays with the account's IAM; no other principal is named.
-
-    Without the account statement the key would be unmanageable (AWS's default key policy).
-    Use of the key is then granted only by IAM policies - here only the consumer role's, and
-    only through SQS (kms:ViaService).
-    """
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "AccountIamPoliciesGovernThisKey",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-            "Action": "kms:*",
-            "Resource": "*",  # in a key policy "*" means this key and nothing else
-        }],
     }
 
 
 def dead_letter_queue_policy(queue_arn: str, role_arn: str) -> dict[str, Any]:
     """Send only by the consumer role; nothing over plain HTTP; no anonymous principal allowed."""
     return {
-        "Version": "2012-10-17",
+        "Version": VERSION,
         "Statement": [
             {
                 "Sid": "ConsumerRoleSends",
@@ -241,24 +214,19 @@ def dead_letter_queue_policy(queue_arn: str, role_arn: str) -> dict[str, Any]:
                 "Action": "sqs:SendMessage",
                 "Resource": queue_arn,
             },
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "sqs:*",
-                "Resource": queue_arn,
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
+            deny_insecure_transport([queue_arn], "sqs:*"),
         ],
     }
 
 
-def _json(output: pulumi.Output[dict[str, Any]]) -> pulumi.Output[str]:
-    return output.apply(lambda doc: json.dumps(doc, sort_keys=True))
+def dead_letter_bucket_policy(bucket_arn: str) -> dict[str, Any]:
+    """Nothing over plain HTTP (S3 guide, "Bucket policy examples": aws:SecureTransport)."""
+    return {"Version": VERSION,
+            "Statement": [deny_insecure_transport([bucket_arn, f"{bucket_arn}/*"], "s3:*")]}
 
 
 class Consumer(pulumi.ComponentResource):
-    """The consumer Lambda, its MSK event source mapping, dead-letter queue and alarms."""
+    """The consumer Lambda, its MSK event source mapping, dead letters and alarms."""
 
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
@@ -266,6 +234,8 @@ class Consumer(pulumi.ComponentResource):
     mapping_arn: pulumi.Output[str]
     dead_letter_queue_url: pulumi.Output[str]
     dead_letter_queue_arn: pulumi.Output[str]
+    dead_letter_queue_name: pulumi.Output[str]
+    dead_letter_bucket_name: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
     role_arn: pulumi.Output[str]
     log_group_name: pulumi.Output[str]
@@ -275,22 +245,63 @@ class Consumer(pulumi.ComponentResource):
         self, name: str, args: ConsumerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("event-pipeline:consumer:Consumer", name, None, opts)
+        self._name, self._args = name, args
         invoke = pulumi.InvokeOutputOptions(parent=self)
-        account_id = aws.get_caller_identity_output(opts=invoke).account_id
-        partition = aws.get_partition_output(opts=invoke).partition
-        region = aws.get_region_output(opts=invoke).region
-        tags = dict(args.tags)
+        self._account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        self._partition = aws.get_partition_output(opts=invoke).partition
+        self._region = aws.get_region_output(opts=invoke).region
 
-        # --- Dead-letter queue ------------------------------------------------------------
-        # A customer-managed key (not SSE-SQS) so that reading dead letters - full payloads of
-        # real events - needs an explicit KMS grant on top of sqs:ReceiveMessage.
+        key, queue, bucket = self._dead_letter_queue()
+        role, log_group, role_policies = self._role(key, queue, bucket)
+        function, security_group, function_links = self._function(
+            role, log_group, queue, bucket, role_policies)
+        mapping = self._mapping(function, queue, [*role_policies, *function_links])
+        alarms = self._alarms(function, queue)
+
+        self.function_name = function.name
+        self.function_arn = function.arn
+        self.mapping_uuid = mapping.uuid
+        self.mapping_arn = mapping.arn
+        self.dead_letter_queue_url = queue.url
+        self.dead_letter_queue_arn = queue.arn
+        self.dead_letter_queue_name = queue.name
+        self.dead_letter_bucket_name = bucket.bucket
+        self.security_group_id = security_group.id
+        self.role_arn = role.arn
+        self.log_group_name = log_group.name
+        self.alarm_names = pulumi.Output.all(**{
+            suffix.replace("-", "_"): alarm.name for suffix, alarm in alarms.items()})
+        self.register_outputs({
+            "function_name": self.function_name,
+            "function_arn": self.function_arn,
+            "mapping_uuid": self.mapping_uuid,
+            "mapping_arn": self.mapping_arn,
+            "dead_letter_queue_url": self.dead_letter_queue_url,
+            "dead_letter_queue_arn": self.dead_letter_queue_arn,
+            "dead_letter_queue_name": self.dead_letter_queue_name,
+            "dead_letter_bucket_name": self.dead_letter_bucket_name,
+            "security_group_id": self.security_group_id,
+            "role_arn": self.role_arn,
+            "log_group_name": self.log_group_name,
+            "alarm_names": self.alarm_names,
+        })
+
+    def _child(self, **kwargs: Any) -> pulumi.ResourceOptions:
+        # A fresh options object per child: the SDK may keep a reference to what it is given.
+        return pulumi.ResourceOptions(parent=self, **kwargs)
+
+    # --- steps ------------------------------------------------------------------------------
+
+    def _dead_letter_queue(self) -> tuple[aws.kms.Key, aws.sqs.Queue, aws.s3.Bucket]:
+        name, tags = self._name, dict(self._args.tags)
+        # A customer managed key (not SSE-SQS/SSE-S3) so that reading dead letters - full
+        # payloads of real events - needs an explicit KMS grant on top of the read permission.
         key = aws.kms.Key(
             f"{name}-dlq-key",
-            description=f"{name}: dead-letter queue encryption",
+            description=f"{name}: dead-letter queue and bucket encryption",
             enable_key_rotation=True,
             deletion_window_in_days=7,
-            policy=_json(pulumi.Output.all(partition, account_id).apply(
-                lambda a: dead_letter_key_policy(*a))),
+            policy=render(account_key_policy, self._partition, self._account_id),
             tags=tags,
             opts=self._child(),
         )
@@ -303,8 +314,46 @@ class Consumer(pulumi.ComponentResource):
             tags=tags,
             opts=self._child(),
         )
+        return key, queue, self._dead_letter_bucket(key)
 
-        # --- Log group and role -----------------------------------------------------------
+    def _dead_letter_bucket(self, key: aws.kms.Key) -> aws.s3.Bucket:
+        name = self._name
+        bucket = aws.s3.Bucket(f"{name}-dlq-bucket", tags=dict(self._args.tags),
+                               opts=self._child())
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-dlq-bucket-encryption", bucket=bucket.id,
+            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=aws.s3
+                .BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                    sse_algorithm="aws:kms", kms_master_key_id=key.arn),
+                # S3 Bucket Keys: far fewer KMS requests (S3 guide, "Reducing the cost of
+                # SSE-KMS with Amazon S3 Bucket Keys").
+                bucket_key_enabled=True)],
+            opts=self._child())
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-dlq-bucket-public-access", bucket=bucket.id, block_public_acls=True,
+            block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
+            opts=self._child())
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-dlq-bucket-lifecycle", bucket=bucket.id,
+            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-with-the-queue", status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                # A pointer outlives its object never: both go after the queue's retention.
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                    days=DEAD_LETTER_RETENTION_DAYS),
+                abort_incomplete_multipart_upload=aws.s3
+                .BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                    days_after_initiation=1))],
+            opts=self._child())
+        aws.s3.BucketPolicy(
+            f"{name}-dlq-bucket-policy", bucket=bucket.id,
+            policy=render(dead_letter_bucket_policy, bucket.arn), opts=self._child())
+        return bucket
+
+    def _role(self, key: aws.kms.Key, queue: aws.sqs.Queue, bucket: aws.s3.Bucket
+              ) -> tuple[aws.iam.Role, aws.cloudwatch.LogGroup, list[pulumi.Resource]]:
+        name, args, tags = self._name, self._args, dict(self._args.tags)
         # Created before the function (it is an input of it), so Lambda never auto-creates an
         # unbounded group, and the role can be scoped to this group alone.
         log_group = aws.cloudwatch.LogGroup(
@@ -318,261 +367,152 @@ class Consumer(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             description=f"{name}: consumer Lambda and its MSK event source mapping",
-            assume_role_policy=_json(account_id.apply(assume_role_policy)),
+            assume_role_policy=render(
+                lambda account: service_trust_policy("lambda.amazonaws.com", account),
+                self._account_id),
             tags=tags,
             opts=self._child(),
         )
-        # Exactly the MSK component's consumer policy, as its own document, so a reviewer can
-        # compare it with components/kafka.py one to one.
+        # Exactly the consumer policy of components/kafka_access.py, as its own document.
         kafka_policy = aws.iam.RolePolicy(
-            f"{name}-kafka",
-            role=role.id,
-            policy=_json(pulumi.Output.from_input(args.cluster_arn).apply(
-                lambda arn: consumer_policy_document(arn, args.topic, args.consumer_group_id))),
-            opts=self._child(),
-        )
-        runtime_role_policy = aws.iam.RolePolicy(
-            f"{name}-runtime",
-            role=role.id,
-            policy=_json(pulumi.Output.all(log_group.arn, queue.arn, key.arn, region).apply(
-                lambda a: runtime_policy(*a))),
-            opts=self._child(),
-        )
+            f"{name}-kafka", role=role.id,
+            policy=render(lambda arn: consumer_kafka_policy(
+                arn, args.topic.topic_name, args.consumer_group_id), args.topic.cluster.arn),
+            opts=self._child())
+        runtime = aws.iam.RolePolicy(
+            f"{name}-runtime", role=role.id,
+            policy=render(runtime_policy, log_group.arn, queue.arn, bucket.arn, key.arn,
+                          self._region),
+            opts=self._child())
+        queue_policy = aws.sqs.QueuePolicy(
+            f"{name}-dlq-policy", queue_url=queue.url,
+            policy=render(dead_letter_queue_policy, queue.arn, role.arn), opts=self._child())
+        return role, log_group, [kafka_policy, runtime, queue_policy]
 
-        # --- Function networking ----------------------------------------------------------
+    def _function(self, role: aws.iam.Role, log_group: aws.cloudwatch.LogGroup,
+                  queue: aws.sqs.Queue, bucket: aws.s3.Bucket, role_policies: list[pulumi.Resource],
+                  ) -> tuple[aws.lambda_.Function, aws.ec2.SecurityGroup, list[pulumi.Resource]]:
+        name, args = self._name, self._args
         # AWS releases a deleted VPC function's Hyperplane ENIs only after 20-40 minutes, and
-        # the group cannot be deleted while one still uses it: give the delete that long instead
-        # of failing `pulumi destroy` after the default 15 minutes.
-        function_sg = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            vpc_id=args.network.vpc_id,
-            description="Consumer Lambda: HTTPS egress to the SQS endpoint only",
-            tags=tags,
-            opts=self._child(custom_timeouts=pulumi.CustomTimeouts(delete="45m")),
-        )
-        # Only SQS: the handler's dead letters. Function logs and EMF metrics leave through the
-        # Lambda service, not the function's ENI, so no logs endpoint is needed (nor STS: the
-        # runtime gets its credentials from Lambda). The network adds both sides of each link:
-        # the endpoint group's ingress and the client group's egress, both on 443 only.
-        network_links: list[pulumi.Resource] = _resources(
-            args.network.allow_endpoint_access(f"{name}-function", "sqs", function_sg.id)
-        )
-        # The mapping's pollers run in the cluster's subnets with the cluster's security group
-        # (AWS: "the hyperplane ENI uses the subnet and security group configuration of your MSK
-        # cluster"). Without a NAT gateway they reach STS (to assume the execution role), Lambda
-        # (to invoke the function) and the on-failure destination only through the interface
-        # endpoints - so those must admit the *cluster's* group. The reference design opens SQS
-        # only to the function's group: then the pollers cannot deliver a discarded batch, the
-        # batch is never released and the partition stays blocked.
-        for endpoint in ("sts", "lambda", "sqs"):
-            network_links += _resources(args.network.allow_endpoint_access(
-                f"{name}-mapping", endpoint, args.cluster_security_group_id
-            ))
-
-        # --- Function ---------------------------------------------------------------------
+        # the group cannot be deleted while one still uses it: give the delete that long.
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg", vpc_id=args.network.vpc_id,
+            description="Consumer Lambda: HTTPS egress to the SQS and S3 endpoints only",
+            tags=dict(args.tags),
+            opts=self._child(custom_timeouts=pulumi.CustomTimeouts(delete="45m")))
+        # Only the dead letters' endpoints. Logs and EMF metrics leave through the Lambda
+        # service, not the function's ENI; credentials come from the runtime (no STS).
+        links = [rule for endpoint in ("sqs", "s3") for rule in args.network.allow_endpoint_access(
+            f"{name}-function", endpoint, security_group.id, parent=self)]
         function = aws.lambda_.Function(
             f"{name}-function",
-            role=role.arn,
-            code=args.code,
-            handler=args.handler,
-            runtime=args.runtime,
-            architectures=["arm64"],
-            memory_size=args.memory_mb,
-            timeout=args.timeout_seconds,
+            role=role.arn, code=args.code, handler=HANDLER, runtime=RUNTIME,
+            architectures=["arm64"], memory_size=args.memory_mb, timeout=args.timeout_seconds,
             reserved_concurrent_executions=args.reserved_concurrency,
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="JSON",
-                log_group=log_group.name,
-                application_log_level="INFO",
-                system_log_level="WARN",
-            ),
+                log_format="JSON", log_group=log_group.name,
+                application_log_level="INFO", system_log_level="WARN"),
             vpc_config=aws.lambda_.FunctionVpcConfigArgs(
                 subnet_ids=args.network.private_subnet_ids,
-                security_group_ids=[function_sg.id],
-            ),
+                security_group_ids=[security_group.id]),
             environment=aws.lambda_.FunctionEnvironmentArgs(variables={
                 "DEAD_LETTER_QUEUE_URL": queue.url,
-                "POWERTOOLS_SERVICE_NAME": args.service_name,
-                "POWERTOOLS_METRICS_NAMESPACE": args.metrics_namespace,
+                "DEAD_LETTER_BUCKET": bucket.bucket,
+                # "true" exactly when the mapping has ReportBatchItemFailures (see _mapping).
+                "REPORT_BATCH_ITEM_FAILURES": "true" if args.provisioned else "false",
+                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             }),
-            tags=tags,
+            tags=dict(args.tags),
             # Lambda checks the ENI permissions when it creates a VPC function.
-            opts=self._child(depends_on=[runtime_role_policy]),
-        )
-        # Needs the function's ARN, so it can only follow the function; the allow above has no
-        # such dependency, so creation never waits on it.
+            opts=self._child(depends_on=role_policies))
+        # Needs the function's ARN, so it can only follow the function; the allow has no such
+        # dependency, so creation never waits on it.
         aws.iam.RolePolicy(
-            f"{name}-deny-eni-to-code",
-            role=role.id,
-            policy=_json(function.arn.apply(deny_eni_to_function_code)),
-            opts=self._child(),
-        )
+            f"{name}-deny-eni-to-code", role=role.id,
+            policy=render(lambda arn: deny_eni_to_function_code(arn, DENIED_TO_CODE_ACTIONS),
+                          function.arn),
+            opts=self._child())
+        return function, security_group, links
+
+    def _mapping(self, function: aws.lambda_.Function, queue: aws.sqs.Queue,
+                 needs: list[pulumi.Resource]) -> aws.lambda_.EventSourceMapping:
+        name, args = self._name, self._args
+        cluster = args.topic.cluster
         # The mapping invokes the function with the execution role; this resource policy
         # additionally lets only this cluster, in this account, be named as an invoking source.
         permission = aws.lambda_.Permission(
-            f"{name}-from-cluster",
-            action="lambda:InvokeFunction",
-            function=function.name,
-            principal="kafka.amazonaws.com",
-            source_arn=args.cluster_arn,
-            source_account=account_id,
-            opts=self._child(),
-        )
-
-        # --- Queue policy (needs the role) ------------------------------------------------
-        queue_policy = aws.sqs.QueuePolicy(
-            f"{name}-dlq-policy",
-            queue_url=queue.url,
-            policy=_json(pulumi.Output.all(queue.arn, role.arn).apply(
-                lambda a: dead_letter_queue_policy(*a))),
-            opts=self._child(),
-        )
-
-        # --- Event source mapping ---------------------------------------------------------
-        provisioned = args.provisioned_pollers >= 1
-        mapping = aws.lambda_.EventSourceMapping(
+            f"{name}-from-cluster", action="lambda:InvokeFunction", function=function.name,
+            principal="kafka.amazonaws.com", source_arn=cluster.arn,
+            source_account=self._account_id, opts=self._child())
+        # The pollers run in the cluster's subnets with the cluster's security group (AWS: "the
+        # hyperplane ENI uses the subnet and security group configuration of your MSK
+        # cluster"). Without a NAT gateway they reach STS (to assume the execution role),
+        # Lambda (to invoke the function) and the on-failure destination only through the
+        # interface endpoints - so those must admit the *cluster's* group, or a discarded batch
+        # is never delivered and its partition stays blocked.
+        poller_links = [rule for endpoint in ("sts", "lambda", "sqs")
+                        for rule in args.network.allow_endpoint_access(
+                            f"{name}-mapping", endpoint, cluster.security_group_id,
+                            parent=self)]
+        provisioned = args.provisioned
+        return aws.lambda_.EventSourceMapping(
             f"{name}-mapping",
-            event_source_arn=args.cluster_arn,
+            event_source_arn=cluster.arn,
             function_name=function.arn,
-            topics=[args.topic],
+            topics=[args.topic.topic_name],
             starting_position=args.starting_position,
             batch_size=args.batch_size,
             maximum_batching_window_in_seconds=args.batching_window_seconds,
             amazon_managed_kafka_event_source_config=(
                 aws.lambda_.EventSourceMappingAmazonManagedKafkaEventSourceConfigArgs(
-                    consumer_group_id=args.consumer_group_id,
-                )
-            ),
+                    consumer_group_id=args.consumer_group_id)),
+            # On failure AWS sends only metadata (KafkaBatchInfo: topic, partition, offsets) to
+            # an SQS destination (Lambda guide, "Capturing discarded batches for Amazon MSK and
+            # self-managed Apache Kafka event sources"); the replay tool re-reads those offsets
+            # from Kafka within retention. The handler's payload letters share the queue.
             destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
                 on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(
-                    destination_arn=queue.arn,
-                ),
-            ),
+                    destination_arn=queue.arn)),
             # On-demand mode (the default) has no fixed cost but no retry controls: AWS retries a
-            # failed batch until it succeeds or its records expire from the topic, blocking the
-            # partition meanwhile. The handler dead-letters poison records itself, so only
-            # transient failures (which should be retried) fail a batch. Provisioned mode adds a
-            # retry limit (then the on-failure destination), bisection and partial-batch
-            # responses, but every minimum poller is billed around the clock, traffic or not.
+            # failed batch until it succeeds or its records expire, blocking the partition
+            # meanwhile; the handler dead-letters bad records itself, so only transient failures
+            # fail a batch. Provisioned mode adds a retry limit (then the on-failure
+            # destination), bisection and partial batch responses (Lambda guide, "Configuring
+            # error handling controls for Kafka event sources", provisioned mode only), but every
+            # minimum poller is billed around the clock.
             provisioned_poller_config=(
                 aws.lambda_.EventSourceMappingProvisionedPollerConfigArgs(
-                    minimum_pollers=args.provisioned_pollers,
-                    maximum_pollers=args.maximum_pollers,
-                ) if provisioned else None
-            ),
+                    minimum_pollers=args.provisioned_pollers) if provisioned else None),
             maximum_retry_attempts=args.maximum_retry_attempts if provisioned else None,
-            bisect_batch_on_function_error=(
-                args.bisect_batch_on_function_error if provisioned else None
-            ),
-            function_response_types=(
-                ["ReportBatchItemFailures"]
-                if provisioned and args.report_batch_item_failures else None
-            ),
-            tags=tags,
+            bisect_batch_on_function_error=True if provisioned else None,
+            # The handler returns batchItemFailures exactly when REPORT_BATCH_ITEM_FAILURES is
+            # "true" (set from the same flag in _function).
+            function_response_types=["ReportBatchItemFailures"] if provisioned else None,
+            tags=dict(args.tags),
             opts=self._child(
                 # Destroy order comes from these: the mapping goes first, before the function,
-                # its permission, the role's Kafka policy and the endpoint rules its pollers use.
-                depends_on=[function, permission, kafka_policy, runtime_role_policy,
-                            queue_policy, *network_links],
+                # its permission, the role's policies and the endpoint rules its pollers use;
+                # and it starts only once its topic is provisioned.
+                depends_on=[function, permission, *needs, *poller_links, args.topic.ready],
                 # AWS fixes the consumer group and starting position at creation. A changed
                 # value means a new mapping: delete the old one first (two mappings of the same
                 # function, cluster and topic conflict). With the same group id the new mapping
                 # resumes from the group's committed offsets; a new group id starts over at
                 # starting_position (TRIM_HORIZON re-reads what the topic retains).
                 replace_on_changes=[
-                    "amazonManagedKafkaEventSourceConfig",
-                    "startingPosition",
-                    "topics",
-                ],
+                    "amazonManagedKafkaEventSourceConfig", "startingPosition", "topics"],
                 delete_before_replace=True,
             ),
         )
 
-        # --- Alarms -----------------------------------------------------------------------
-        def alarm(suffix: str, description: str, **kwargs: Any) -> aws.cloudwatch.MetricAlarm:
-            return aws.cloudwatch.MetricAlarm(
-                f"{name}-{suffix}",
-                alarm_description=description,
-                comparison_operator="GreaterThanThreshold",
-                # No data means nothing happened (no messages, no invocations): not an alarm.
-                treat_missing_data="notBreaching",
-                alarm_actions=list(args.alarm_actions),
-                ok_actions=list(args.alarm_actions),
-                tags=tags,
-                opts=self._child(),
-                **kwargs,
-            )
-
-        dlq_alarm = alarm(
-            "dead-letters",
-            "Dead letters are waiting: poison records or discarded batches need a look / replay.",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": queue.name},
-            statistic="Maximum",
-            period=300,
-            evaluation_periods=1,
-            threshold=0,
-        )
-        errors_alarm = alarm(
-            "errors",
-            "The consumer function failed invocations (batches are being retried).",
-            namespace="AWS/Lambda",
-            metric_name="Errors",
-            dimensions={"FunctionName": function.name},
-            statistic="Sum",
-            period=300,
-            evaluation_periods=1,
-            threshold=0,
-        )
-        # OffsetLag: records between the end of the topic and the group's committed offset,
-        # which Lambda publishes per function for Kafka event sources.
-        lag_alarm = alarm(
-            "offset-lag",
-            "The consumer is falling behind the topic.",
-            namespace="AWS/Lambda",
-            metric_name="OffsetLag",
-            dimensions={"FunctionName": function.name},
-            statistic="Maximum",
-            period=300,
-            evaluation_periods=3,
-            threshold=args.offset_lag_alarm_threshold,
-        )
-
-        self.function_name = function.name
-        self.function_arn = function.arn
-        self.mapping_uuid = mapping.uuid
-        self.mapping_arn = mapping.arn
-        self.dead_letter_queue_url = queue.url
-        self.dead_letter_queue_arn = queue.arn
-        self.security_group_id = function_sg.id
-        self.role_arn = role.arn
-        self.log_group_name = log_group.name
-        self.alarm_names = pulumi.Output.all(
-            dead_letters=dlq_alarm.name, errors=errors_alarm.name, offset_lag=lag_alarm.name
-        )
-        self.register_outputs({
-            "function_name": self.function_name,
-            "function_arn": self.function_arn,
-            "mapping_uuid": self.mapping_uuid,
-            "mapping_arn": self.mapping_arn,
-            "dead_letter_queue_url": self.dead_letter_queue_url,
-            "dead_letter_queue_arn": self.dead_letter_queue_arn,
-            "security_group_id": self.security_group_id,
-            "role_arn": self.role_arn,
-            "log_group_name": self.log_group_name,
-            "alarm_names": self.alarm_names,
-        })
-
-    def _child(self, **kwargs: Any) -> pulumi.ResourceOptions:
-        # A fresh options object per child: the SDK may keep a reference to what it is given.
-        return pulumi.ResourceOptions(parent=self, **kwargs)
-
-
-def _resources(value: Any) -> list[pulumi.Resource]:
-    """The resources an `allow_endpoint_access` call returned (one, several, or none)."""
-    if isinstance(value, pulumi.Resource):
-        return [value]
-    if isinstance(value, list | tuple):
-        return [v for v in value if isinstance(v, pulumi.Resource)]
-    return []
+    def _alarms(self, function: aws.lambda_.Function, queue: aws.sqs.Queue
+                ) -> dict[str, aws.cloudwatch.MetricAlarm]:
+        args = self._args
+        specs = [dataclasses.replace(spec, threshold=args.offset_lag_alarm_threshold)
+                 if spec.suffix == "offset-lag" else spec for spec in ALARMS]
+        return create_alarms(
+            self, self._name, specs,
+            targets={"queue": {"QueueName": queue.name},
+                     "function": {"FunctionName": function.name}},
+            actions=args.alarm_actions, tags=args.tags)

@@ -1,14 +1,13 @@
 """The API image's build context: the repository root filtered by the `.dockerignore` allow-list.
 
-One place says what goes into the image (the allow-list); the content tag hashes exactly those
-files, so the tag changes when, and only when, something the image is built from changes.
-Pure functions, no Pulumi: the local image build and the tests use them too.
+One place says what goes into the image (the allow-list): BuildKit applies it when `pulumi up`
+builds (components/api_service.py), and the local image build stages exactly these files.
+Pure functions, no Pulumi.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 from pathlib import Path
 
 DOCKERIGNORE = ".dockerignore"
@@ -51,15 +50,3 @@ def _matches(relative: Path, pattern: str) -> bool:
     # `**/x` matches x at any depth, for a file or any of its parent folders.
     leaf = pattern.removeprefix("**/")
     return any(fnmatch.fnmatch(part, leaf) for part in relative.parts)
-
-
-def content_tag(root: str | Path, *extra: str) -> str:
-    """A tag that changes exactly when the build context (or an extra input) changes."""
-    root = Path(root)
-    digest = hashlib.sha256()
-    for relative in context_files(root):
-        digest.update(relative.as_posix().encode() + b"\0")
-        digest.update((root / relative).read_bytes() + b"\0")
-    for value in extra:
-        digest.update(value.encode() + b"\0")
-    return digest.hexdigest()[:20]

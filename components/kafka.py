@@ -1,124 +1,21 @@
-"""MSK Serverless with IAM (SASL) client authentication only, plus least-privilege IAM documents.
+"""MSK Serverless with IAM (SASL) client authentication only.
 
-The policy builders are pure functions of plain strings (easy to unit-test); the `*_json`
-wrappers take an `Input[str]` cluster ARN and return the document as `Output[str]` JSON.
+The Kafka IAM policies its clients get live in components/kafka_access.py (pure, no Pulumi).
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
 
 import pulumi
 import pulumi_aws as aws
 
+from components.kafka_access import parse_cluster_arn
+
+__all__ = ["KAFKA_IAM_PORT", "KafkaCluster", "KafkaClusterArgs", "parse_cluster_arn"]
+
 KAFKA_IAM_PORT = 9098  # MSK's SASL/IAM listener
-_CLUSTER_ARN = re.compile(
-    r"^arn:(?P<partition>[a-z-]+):kafka:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-    r"cluster/(?P<name>[^/]+)/(?P<uuid>[^/]+)$"
-)
-
-
-class ClusterArn(NamedTuple):
-    partition: str
-    region: str
-    account: str
-    name: str
-    uuid: str
-
-
-def parse_cluster_arn(cluster_arn: str) -> ClusterArn:
-    match = _CLUSTER_ARN.match(cluster_arn)
-    if match is None:
-        raise ValueError(f"not an MSK cluster ARN: {cluster_arn!r}")
-    return ClusterArn(**match.groupdict())
-
-
-def _kafka_arn(cluster_arn: str, kind: str, leaf: str) -> str:
-    c = parse_cluster_arn(cluster_arn)
-    return f"arn:{c.partition}:kafka:{c.region}:{c.account}:{kind}/{c.name}/{c.uuid}/{leaf}"
-
-
-def topic_arn(cluster_arn: str, topic: str) -> str:
-    """`arn:<partition>:kafka:<region>:<account>:topic/<cluster-name>/<cluster-uuid>/<topic>`."""
-    return _kafka_arn(cluster_arn, "topic", topic)
-
-
-def group_arn(cluster_arn: str, group: str) -> str:
-    """`arn:<partition>:kafka:<region>:<account>:group/<cluster-name>/<cluster-uuid>/<group>`."""
-    return _kafka_arn(cluster_arn, "group", group)
-
-
-def _statement(sid: str, actions: list[str], resources: list[str] | str) -> dict[str, Any]:
-    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
-
-
-def producer_policy_document(
-    cluster_arn: str, topic: str, *, idempotent: bool, create_topic: bool
-) -> dict[str, Any]:
-    """What a producer of `topic` needs, on exact ARNs."""
-    cluster_actions = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"]
-    if idempotent:
-        # Idempotent producers (kafka-python 3.x default) ask for a producer id; without this
-        # MSK answers ClusterAuthorizationFailed.
-        cluster_actions.append("kafka-cluster:WriteDataIdempotently")
-    topic_actions = ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"]
-    if create_topic:
-        topic_actions.append("kafka-cluster:CreateTopic")
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            _statement("Cluster", cluster_actions, cluster_arn),
-            _statement("Topic", topic_actions, topic_arn(cluster_arn, topic)),
-        ],
-    }
-
-
-def consumer_policy_document(cluster_arn: str, topic: str, group: str) -> dict[str, Any]:
-    """What an MSK event source mapping's execution role needs (AWS's documented list)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            # Control plane: Lambda looks up the cluster and its brokers. MSK Serverless
-            # requires DescribeClusterV2.
-            _statement("ClusterControlPlane",
-                       ["kafka:DescribeClusterV2", "kafka:GetBootstrapBrokers"], cluster_arn),
-            # The pollers' ENIs in the cluster's subnets. Resource "*" is required: the
-            # Describe* actions support no resource-level permissions, and the ENIs Lambda
-            # creates have ids unknown in advance.
-            _statement("PollerNetworkInterfaces", [
-                "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
-                "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups",
-                "ec2:DescribeSubnets", "ec2:DescribeVpcs",
-            ], "*"),
-            _statement("Cluster", ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
-                       cluster_arn),
-            _statement("Topic", ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"],
-                       topic_arn(cluster_arn, topic)),
-            _statement("Group", ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"],
-                       group_arn(cluster_arn, group)),
-        ],
-    }
-
-
-def producer_policy_json(
-    cluster_arn: pulumi.Input[str], topic: str, *, idempotent: bool, create_topic: bool
-) -> pulumi.Output[str]:
-    return pulumi.Output.from_input(cluster_arn).apply(
-        lambda arn: json.dumps(producer_policy_document(
-            arn, topic, idempotent=idempotent, create_topic=create_topic))
-    )
-
-
-def consumer_policy_json(
-    cluster_arn: pulumi.Input[str], topic: str, group: str
-) -> pulumi.Output[str]:
-    return pulumi.Output.from_input(cluster_arn).apply(
-        lambda arn: json.dumps(consumer_policy_document(arn, topic, group))
-    )
 
 
 @dataclass
@@ -193,23 +90,33 @@ class KafkaCluster(pulumi.ComponentResource):
         })
 
     def allow_client(
-        self, name: str, client_security_group_id: pulumi.Input[str]
+        self, name: str, client_security_group_id: pulumi.Input[str], *,
+        parent: pulumi.Resource,
     ) -> list[pulumi.CustomResource]:
         """Let security group X talk SASL/IAM to the brokers: the cluster's ingress from X and
-        X's egress to the cluster (client groups have no egress by default)."""
-        opts = pulumi.ResourceOptions(parent=self)
+        X's egress to the cluster (client groups have no egress by default).
+
+        The two rules belong to the client: they are children of `parent` (the calling
+        component), so they come and go with it.
+        """
         prefix = f"{self._name}-{name}-client"
+        # Before the rules were parented to the caller they were children of the cluster: the
+        # alias keeps an existing stack from replacing them (a duplicate rule cannot be created
+        # before the old one is deleted).
+        aliases = [pulumi.Alias(parent=self)]
         return [
             aws.vpc.SecurityGroupIngressRule(
                 f"{prefix}-ingress", security_group_id=self.security_group_id,
                 referenced_security_group_id=client_security_group_id, ip_protocol="tcp",
                 from_port=KAFKA_IAM_PORT, to_port=KAFKA_IAM_PORT,
-                description=f"{name}: Kafka SASL/IAM", opts=opts,
+                description=f"{name}: Kafka SASL/IAM",
+                opts=pulumi.ResourceOptions(parent=parent, aliases=aliases),
             ),
             aws.vpc.SecurityGroupEgressRule(
                 f"{prefix}-egress", security_group_id=client_security_group_id,
                 referenced_security_group_id=self.security_group_id, ip_protocol="tcp",
                 from_port=KAFKA_IAM_PORT, to_port=KAFKA_IAM_PORT,
-                description=f"{name}: Kafka SASL/IAM", opts=opts,
+                description=f"{name}: Kafka SASL/IAM",
+                opts=pulumi.ResourceOptions(parent=parent, aliases=aliases),
             ),
         ]

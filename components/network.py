@@ -203,17 +203,22 @@ class Network(pulumi.ComponentResource):
         return (*self._endpoint_sgs, S3)
 
     def allow_endpoint_access(
-        self, name: str, endpoint: str, client_security_group_id: pulumi.Input[str]
+        self, name: str, endpoint: str, client_security_group_id: pulumi.Input[str], *,
+        parent: pulumi.Resource | None = None,
     ) -> list[pulumi.CustomResource]:
         """Let security group X reach endpoint Y on 443: the endpoint's ingress from X and X's
         egress to the endpoint (client groups have no egress by default). For "s3" (the gateway
-        endpoint) only the client's egress to the S3 prefix list is needed."""
+        endpoint) only the client's egress to the S3 prefix list is needed.
+
+        `parent`: the calling component, which the rules belong to (they come and go with it);
+        the alias keeps rules created before they were parented to the caller."""
         if endpoint not in self.endpoints:
             raise ValueError(
                 f"network {self._name!r} has no {endpoint!r} endpoint; it has "
                 f"{', '.join(sorted(self.endpoints))}"
             )
-        opts = pulumi.ResourceOptions(parent=self)
+        opts = pulumi.ResourceOptions(parent=parent or self,
+                                      aliases=[pulumi.Alias(parent=self)] if parent else None)
         prefix = f"{self._name}-{name}-{_slug(endpoint)}"
         if endpoint == S3:
             return [aws.vpc.SecurityGroupEgressRule(

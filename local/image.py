@@ -27,7 +27,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The build context is the repository root filtered by its .dockerignore allow-list; builds run on
-# a staged copy of exactly those files (components/docker_context.py), the files the tag hashes.
+# a staged copy of exactly those files (components/docker_context.py), what `pulumi up` builds.
 DOCKERFILE = Path("services") / "api" / "Dockerfile"
 LOCAL_BASE_IMAGE = "localhost/event-pipeline-base:bookworm"
 API_IMAGE_NAME = "localhost/event-pipeline-api"

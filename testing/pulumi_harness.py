@@ -390,6 +390,49 @@ def _docker_image(r: MockResource, a: AwsAccount) -> dict[str, Any]:
             "baseImageName": image}
 
 
+def _build_image(r: MockResource, a: AwsAccount) -> dict[str, Any]:
+    # Tasks run the pushed digest (pulumi-docker-build pushes by digest): a function of the build.
+    inputs = json.dumps({k: r.inputs.get(k) for k in ("context", "dockerfile", "buildArgs",
+                                                         "platforms")}, sort_keys=True)
+    digest = "sha256:" + hashlib.sha256(inputs.encode()).hexdigest()
+    return {"digest": digest, "contextHash": digest[7:23], "ref": ""}
+
+
+def _certificate(r: MockResource, a: AwsAccount) -> dict[str, Any]:
+    # DNS validation: ACM names the CNAME to create in the domain's zone.
+    domain = r.inputs["domainName"]
+    return {"status": "PENDING_VALIDATION", "domainValidationOptions": [{
+        "domainName": domain, "resourceRecordName": f"_{a.hex(32)}.{domain}.",
+        "resourceRecordType": "CNAME",
+        "resourceRecordValue": f"_{a.hex(32)}.acm-validations.aws."}]}
+
+
+def _invocation(r: MockResource, a: AwsAccount) -> dict[str, Any]:
+    # The function's JSON answer; the provider fails the resource on a function error instead.
+    return {"id": f"{r.inputs['functionName']}_$LATEST_{a.hex(32)}",
+            "result": json.dumps({"status": "ok"})}
+
+
+def _record(r: MockResource, a: AwsAccount) -> dict[str, Any]:
+    # The alias record's name is the API's HTTPS URL.
+    return {"id": f"{r.inputs['zoneId']}_{r.inputs['name']}_{r.inputs['type']}",
+            "fqdn": str(r.inputs["name"]).rstrip(".")}
+
+
+def _dashboard(r: MockResource, a: AwsAccount) -> dict[str, Any]:
+    # Exported so operators can open it; CloudWatch dashboard ARNs are region-less.
+    name = r.inputs.get("dashboardName") or r.physical_name or f"{r.name}-{a.hex(7)}"
+    return {"id": name, "dashboardName": name,
+            "dashboardArn": f"arn:{a.partition}:cloudwatch::{a.account_id}:dashboard/{name}"}
+
+
+def _lambda_function(r: MockResource, a: AwsAccount) -> dict[str, Any]:
+    # The topic's provisioning re-runs when the function's code hash changes: a function of the
+    # deployment package, as Lambda computes it from the zip.
+    code = json.dumps(r.inputs.get("code"), sort_keys=True, default=str)
+    return {"codeSha256": hashlib.sha256(code.encode()).hexdigest()}
+
+
 def _load_balancer(r: MockResource, a: AwsAccount) -> dict[str, Any]:
     # The API URL is its DNS name; metrics and scaling use the ARN suffix.
     suffix = f"app/{r.physical_name}/{a.hex(16)}"
@@ -427,6 +470,12 @@ SPECIAL_OUTPUTS: dict[str, OutputFactory] = {
     "aws:msk/serverlessCluster:ServerlessCluster": _msk_serverless,
     "aws:ecr/repository:Repository": _ecr_repository,
     "docker:index/image:Image": _docker_image,
+    "docker-build:index:Image": _build_image,
+    "aws:acm/certificate:Certificate": _certificate,
+    "aws:lambda/invocation:Invocation": _invocation,
+    "aws:lambda/function:Function": _lambda_function,
+    "aws:route53/record:Record": _record,
+    "aws:cloudwatch/dashboard:Dashboard": _dashboard,
     "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
     "aws:lb/targetGroup:TargetGroup": _target_group,
     "aws:lambda/eventSourceMapping:EventSourceMapping": _event_source_mapping,
@@ -623,6 +672,9 @@ def _run_in_pulumi_runtime(program: Callable[[], Any], mocks: AwsMocks, *, proje
                         "protect": request.protect,
                         "retain_on_delete": request.retainOnDelete,
                         "provider": request.provider,
+                        # Parents (URNs) the resource was known under before (aliases).
+                        "alias_parents": [a.spec.parentUrn for a in request.aliases
+                                          if a.HasField("spec") and a.spec.parentUrn],
                     },
                 ))
             return response

@@ -47,6 +47,11 @@ RESOURCE_STAR_ACTIONS = frozenset({
 })
 # A log group's streams are named at run time: "<log group ARN>:*" or ":log-stream:*".
 LOG_STREAMS = re.compile(r"arn:[^:]+:logs:[^:]+:\d{12}:log-group:[^*:]+(:log-stream)?:\*")
+# Object keys are chosen at run time: "<exact bucket ARN>/<exact key prefix>/*" (S3 guide, "Policy
+# resources for Amazon S3": object ARNs name a key-name prefix with a wildcard). A whole bucket's
+# objects ("bucket/*") are not an exact grant.
+OBJECT_PREFIX = re.compile(r"arn:[^:]+:s3:::[^*/]+/[^*]+/\*")
+RUNTIME_NAMED = (LOG_STREAMS, OBJECT_PREFIX)
 
 
 def _identity_documents(args: ResourceValidationArgs) -> Iterator[Any]:
@@ -84,7 +89,7 @@ def _exact_resources(args: ResourceValidationArgs, report: ReportViolation) -> N
                     if extra:
                         report(f"{args.name}: Resource '*' for {extra}; grant them on exact "
                                "ARNs ('*' only where AWS requires it)")
-                elif "*" in resource and not LOG_STREAMS.fullmatch(resource):
+                elif "*" in resource and not any(p.fullmatch(resource) for p in RUNTIME_NAMED):
                     report(f"{args.name}: wildcard resource {resource}; use the exact ARN")
 
 

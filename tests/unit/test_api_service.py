@@ -7,17 +7,21 @@ import importlib.util
 import json
 from typing import Any
 
+import pulumi
 import pytest
 
 from components.api_service import (
+    ALB_IDLE_TIMEOUT_S,
     HEALTH_CHECK_COMMAND,
+    HTTP_KEEPALIVE_TIMEOUT_S,
     TLS_POLICY,
     ApiService,
     ApiServiceArgs,
 )
-from components.docker_context import content_tag
-from components.kafka import KafkaCluster, KafkaClusterArgs, producer_policy_document
+from components.kafka import KafkaCluster, KafkaClusterArgs
+from components.kafka_access import producer_kafka_policy
 from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, NetworkArgs
+from components.topic import KafkaTopic, KafkaTopicArgs
 from testing.pulumi_harness import (
     ACCOUNT_ID,
     BOOTSTRAPPED_POOL_ID,
@@ -28,8 +32,9 @@ from testing.pulumi_harness import (
 )
 
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-123456789abc"
+ALARM_TOPIC = "arn:aws:sns:us-east-1:123456789012:alarms"
 ECR = "aws:ecr/repository:Repository"
-IMAGE = "docker:index/image:Image"
+IMAGE = "docker-build:index:Image"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
 SG = "aws:ec2/securityGroup:SecurityGroup"
@@ -46,11 +51,18 @@ def deploy(*, kafka: bool = True, **overrides: Any) -> PulumiRun:
         network = Network("net", NetworkArgs(
             ipam_pool_id=BOOTSTRAPPED_POOL_ID,
             interface_endpoints=FARGATE_ENDPOINTS + (KAFKA_ENDPOINTS if kafka else ())))
-        cluster = None
+        topic = None
         if kafka:
             cluster = KafkaCluster("kafka", KafkaClusterArgs(
                 vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids))
-        ApiService("api", ApiServiceArgs(network=network, kafka=cluster, **overrides))
+            topic = KafkaTopic("topic", KafkaTopicArgs(
+                cluster=cluster, network=network,
+                code=pulumi.AssetArchive({"topic_admin/handler.py": pulumi.StringAsset("")})))
+        kwargs: dict[str, Any] = {"allow_plain_http": True, "alarm_actions": [ALARM_TOPIC]}
+        if {"certificate_arn", "domain_name"} & set(overrides):
+            kwargs.pop("allow_plain_http")
+        ApiService("api", ApiServiceArgs(network=network, topic=topic,
+                                         **{**kwargs, **overrides}))
 
     with contextlib.chdir(PROJECT_ROOT):  # the build context is relative, as under `pulumi up`
         return run_program(program)
@@ -94,47 +106,43 @@ def test_repository_scans_is_immutable_encrypted_and_keeps_the_last_n(run, run_t
     assert rule["action"] == {"type": "expire"}
 
 
-def test_the_image_is_built_for_arm64_and_pushed_to_the_repository(run):
+def test_the_image_is_built_for_arm64_and_pushed_by_digest_without_a_tag(run):
     image, repo = run.one(IMAGE), run.one(ECR)
-    build = image.inputs["build"]
-    assert build["platform"] == "linux/arm64"
-    assert build["context"] == "."
-    assert build["dockerfile"] == "services/api/Dockerfile"
-    assert build["args"] == {"BASE_IMAGE": "registry.example/python:3.12"}
+    assert image.inputs["platforms"] == ["linux/arm64"]
+    assert image.inputs["context"] == {"location": "."}
+    assert image.inputs["dockerfile"] == {"location": "services/api/Dockerfile"}
+    assert image.inputs["buildArgs"] == {"BASE_IMAGE": "registry.example/python:3.12"}
     url = repo.outputs["repositoryUrl"]
-    tag = content_tag(PROJECT_ROOT, build["args"]["BASE_IMAGE"])
-    assert image.inputs["imageName"] == f"{url}:{tag}"
-    assert image.inputs["registry"]["server"] == url
-    assert image.inputs["registry"]["username"] == "AWS"
-    assert image.inputs["registry"]["password"] == "mock-ecr-password"
+    # No tag anywhere: an IMMUTABLE repository can refuse a tag, never a push by digest.
+    assert not image.inputs.get("tags") and image.inputs["push"] is False
+    (export,) = image.inputs["exports"]
+    registry = export["registry"]
+    assert registry["names"] == [url] and ":" not in url.rsplit("/", 1)[-1]
+    assert (registry["push"], registry["pushByDigest"]) == (True, True)
+    (login,) = image.inputs["registries"]
+    assert (login["address"], login["username"], login["password"]) == (
+        url, "AWS", "mock-ecr-password")
     assert any(token == "aws:ecr/getAuthorizationToken:getAuthorizationToken"
                for token, _ in run.calls)
 
 
+def test_a_pushed_image_is_never_deleted_by_pulumi(options):
+    deploy()
+    # A running or rolled-back task definition may still name it; the lifecycle policy
+    # expires old images instead.
+    assert options["api-image"]["retain_on_delete"] is True
+
+
 def test_without_a_base_image_the_dockerfile_default_is_kept(run_tls):
-    assert not run_tls.one(IMAGE).inputs["build"].get("args")
-
-
-def test_the_tag_changes_with_the_build_context(tmp_path):
-    (tmp_path / ".dockerignore").write_text("*\n!app/\n**/__pycache__\n")
-    (tmp_path / "app").mkdir()
-    (tmp_path / "app" / "app.py").write_text("print(1)\n")
-    first = content_tag(tmp_path)
-    (tmp_path / "app" / "__pycache__").mkdir()
-    (tmp_path / "app" / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"noise")
-    (tmp_path / "notes.txt").write_text("not in the context")
-    assert content_tag(tmp_path) == first  # bytecode and excluded files are not content
-    (tmp_path / "app" / "app.py").write_text("print(2)\n")
-    assert content_tag(tmp_path) != first
-    assert content_tag(tmp_path, "base:1") != content_tag(tmp_path, "base:2")
+    assert not run_tls.one(IMAGE).inputs.get("buildArgs")
 
 
 # --- task definition ---------------------------------------------------------------------------
 
 def test_the_task_runs_the_pushed_digest_on_arm64(run):
     task = run.one(TASK)
-    assert container(run)["image"] == run.one(IMAGE).outputs["repoDigest"]
-    assert "@sha256:" in container(run)["image"]
+    url, digest = run.one(ECR).outputs["repositoryUrl"], run.one(IMAGE).outputs["digest"]
+    assert container(run)["image"] == f"{url}@{digest}" and digest.startswith("sha256:")
     assert task.inputs["runtimePlatform"] == {"cpuArchitecture": "ARM64",
                                               "operatingSystemFamily": "LINUX"}
     assert task.inputs["requiresCompatibilities"] == ["FARGATE"]
@@ -160,7 +168,7 @@ def test_container_settings(run):
     assert {"name": "tmp"} in run.one(TASK).inputs["volumes"]
     assert 30 <= spec["stopTimeout"] <= 120
     log = spec["logConfiguration"]
-    log_group = run.one("aws:cloudwatch/logGroup:LogGroup")
+    log_group = run.one("aws:cloudwatch/logGroup:LogGroup", "api-logs")
     assert log["logDriver"] == "awslogs"
     assert log["options"]["mode"] == "non-blocking"
     assert log["options"]["awslogs-group"] == log_group.outputs["name"]
@@ -171,9 +179,28 @@ def test_container_settings(run):
 def test_container_environment_points_at_the_cluster(run):
     env = {e["name"]: e["value"] for e in container(run)["environment"]}
     msk = run.one("aws:msk/serverlessCluster:ServerlessCluster")
-    assert env == {"AWS_REGION": REGION, "KAFKA_TOPIC": "events",
-                   "KAFKA_TOPIC_PARTITIONS": "3", "KAFKA_DISABLED": "false",
-                   "KAFKA_BOOTSTRAP_SERVERS": msk.outputs["bootstrapBrokersSaslIam"]}
+    # The API only waits for its topic (no partitions: the topic is provisioned at deploy
+    # time); the program decides idempotence; the keep-alive outlives the ALB's idle timeout.
+    assert env == {"AWS_REGION": REGION, "KAFKA_TOPIC": "events", "KAFKA_DISABLED": "false",
+                   "KAFKA_BOOTSTRAP_SERVERS": msk.outputs["bootstrapBrokersSaslIam"],
+                   "KAFKA_ENABLE_IDEMPOTENCE": "false",
+                   "HTTP_KEEPALIVE_TIMEOUT_S": str(HTTP_KEEPALIVE_TIMEOUT_S)}
+
+
+def test_the_keep_alive_outlives_the_albs_idle_timeout_from_one_place(run):
+    alb = run.one("aws:lb/loadBalancer:LoadBalancer")
+    env = {e["name"]: e["value"] for e in container(run)["environment"]}
+    assert alb.inputs["idleTimeout"] == ALB_IDLE_TIMEOUT_S
+    assert int(env["HTTP_KEEPALIVE_TIMEOUT_S"]) > alb.inputs["idleTimeout"]
+
+
+def test_an_idempotent_producer_is_told_and_allowed():
+    run = deploy(producer_idempotent=True)
+    env = {e["name"]: e["value"] for e in container(run)["environment"]}
+    assert env["KAFKA_ENABLE_IDEMPOTENCE"] == "true"
+    policy = json.loads(run.one(ROLE_POLICY, "api-producer-policy").inputs["policy"])
+    assert "kafka-cluster:WriteDataIdempotently" in {
+        a for statement in policy["Statement"] for a in statement["Action"]}
 
 
 def test_without_kafka_the_api_runs_disabled_and_has_no_producer_rights():
@@ -206,6 +233,15 @@ def test_the_service_uses_the_capacity_provider_strategy_not_a_launch_type(run):
     assert service.inputs["taskDefinition"] == run.one(TASK).outputs["arn"]
 
 
+def test_an_up_never_resets_the_task_count_autoscaling_owns(options):
+    deploy()
+    assert options["api-service"]["ignore_changes"] == ["desiredCount"]
+
+
+def test_the_service_starts_only_once_its_topic_exists(run):
+    assert run.one("aws:lambda/invocation:Invocation").urn in run.one(SERVICE).dependencies
+
+
 def test_the_service_runs_in_private_subnets_without_public_ip(run):
     network = run.component_outputs[run.one("event-pipeline:network:Network").urn]
     config = run.one(SERVICE).inputs["networkConfiguration"]
@@ -215,7 +251,8 @@ def test_the_service_runs_in_private_subnets_without_public_ip(run):
 
 
 def test_defaults_are_all_spot():
-    args = ApiServiceArgs(network=None)  # type: ignore[arg-type]
+    args = ApiServiceArgs(network=None, alarm_actions=[ALARM_TOPIC],  # type: ignore[arg-type]
+                          allow_plain_http=True)
     assert (args.on_demand_base, args.on_demand_weight, args.spot_weight) == (0, 0, 1)
 
 
@@ -314,8 +351,9 @@ def test_the_task_role_holds_exactly_the_producer_policy(run):
     task_role = run.one(ROLE, "api-task-role")
     (policy,) = [p for p in run.of_type(ROLE_POLICY) if p.inputs["role"] == task_role.id]
     cluster_arn = run.one("aws:msk/serverlessCluster:ServerlessCluster").outputs["arn"]
-    assert json.loads(policy.inputs["policy"]) == producer_policy_document(
-        cluster_arn, "events", idempotent=False, create_topic=True)
+    # Exactly the producer's document: the topic is provisioned at deploy time, so no CreateTopic.
+    assert json.loads(policy.inputs["policy"]) == producer_kafka_policy(
+        cluster_arn, "events", idempotent=False)
     assert not run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     assert run.one(TASK).inputs["taskRoleArn"] == task_role.outputs["arn"]
 
@@ -327,7 +365,7 @@ def test_the_execution_role_pulls_from_its_repository_and_logs_to_its_group(run)
     assert statements["EcrLogin"]["Action"] == ["ecr:GetAuthorizationToken"]
     assert statements["EcrLogin"]["Resource"] == "*"  # the only unscoped statement
     assert statements["EcrPull"]["Resource"] == run.one(ECR).outputs["arn"]
-    log_arn = run.one("aws:cloudwatch/logGroup:LogGroup").outputs["arn"]
+    log_arn = run.one("aws:cloudwatch/logGroup:LogGroup", "api-logs").outputs["arn"]
     assert statements["Logs"]["Resource"] == [log_arn, f"{log_arn}:log-stream:*"]
     for statement in statements.values():
         assert all("*" not in action for action in statement["Action"])
@@ -366,16 +404,151 @@ def test_outputs_parenting_and_auto_naming(run):
     component = run.one("event-pipeline:api:ApiService")
     outputs = run.component_outputs[component.urn]
     assert outputs["repository_url"] == run.one(ECR).outputs["repositoryUrl"]
-    assert outputs["image_digest"] == run.one(IMAGE).outputs["repoDigest"]
+    assert outputs["image_digest"] == run.one(IMAGE).outputs["digest"]
+    assert outputs["image_ref"] == f"{outputs['repository_url']}@{outputs['image_digest']}"
+    alb, tg = run.one("aws:lb/loadBalancer:LoadBalancer"), run.one("aws:lb/targetGroup:TargetGroup")
+    assert outputs["load_balancer_arn_suffix"] == alb.outputs["arnSuffix"]
+    assert outputs["target_group_arn_suffix"] == tg.outputs["arnSuffix"]
+    assert set(outputs["alarm_names"]) == {"alb_5xx", "target_5xx", "unhealthy_targets"}
     assert outputs["cluster_name"] == run.one("aws:ecs/cluster:Cluster").outputs["name"]
     assert outputs["service_name"] == run.one(SERVICE).outputs["name"]
     assert outputs["url"] == "http://" + run.one(
         "aws:lb/loadBalancer:LoadBalancer").outputs["dnsName"]
     for resource in run.children_of(component.urn):
-        assert resource.custom and resource.name.startswith("api-")
+        # Own resources are named after the component; the endpoint and Kafka grants it holds
+        # carry the granting component's prefix too ("net-api-...", "kafka-api-...").
+        assert resource.custom and (resource.name.startswith("api-")
+                                    or resource.name.startswith(("net-api-", "kafka-api-")))
+    grants = [r for r in run.children_of(component.urn) if not r.name.startswith("api-")]
+    assert {r.type for r in grants} == {INGRESS, EGRESS}
     assert all("name" not in r.inputs for r in run.children_of(component.urn))
 
 
 def test_the_https_url_is_reported_with_a_certificate(run_tls):
     outputs = run_tls.component_outputs[run_tls.one("event-pipeline:api:ApiService").urn]
     assert outputs["url"].startswith("https://")
+
+
+# --- HTTPS by default --------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({}, "serves HTTPS by default: set certificate_arn, or domain_name + hosted_zone_id"),
+    ({"domain_name": "api.example.com"}, "domain_name and hosted_zone_id go together"),
+    ({"hosted_zone_id": "Z123"}, "domain_name and hosted_zone_id go together"),
+    ({"certificate_arn": CERT, "allow_plain_http": True}, "allow_plain_http=True contradicts"),
+    ({"allow_plain_http": True, "alarm_actions": []}, "alarm_actions is empty"),
+    ({"allow_plain_http": True, "access_log_retention_days": 0}, "access_log_retention_days"),
+])
+def test_a_stack_serves_https_unless_it_says_otherwise(overrides, message):
+    kwargs = {"network": None, "alarm_actions": [ALARM_TOPIC], **overrides}
+    with pytest.raises(ValueError, match="invalid ApiServiceArgs") as refused:
+        ApiServiceArgs(**kwargs)
+    assert message in str(refused.value)
+
+
+@pytest.fixture(scope="module")
+def run_domain() -> PulumiRun:
+    return deploy(domain_name="api.example.com", hosted_zone_id="Z0123456789ABC")
+
+
+def test_a_domain_gets_a_dns_validated_certificate_and_an_alias(run_domain):
+    certificate = run_domain.one("aws:acm/certificate:Certificate")
+    assert certificate.inputs["domainName"] == "api.example.com"
+    assert certificate.inputs["validationMethod"] == "DNS"
+    (option,) = certificate.outputs["domainValidationOptions"]
+    records = {r.name: r.inputs for r in run_domain.of_type("aws:route53/record:Record")}
+    validation_record = records["api-certificate-validation-record"]
+    assert validation_record["zoneId"] == "Z0123456789ABC"
+    assert (validation_record["name"], validation_record["type"], validation_record["records"]) == (
+        option["resourceRecordName"], "CNAME", [option["resourceRecordValue"]])
+    validation = run_domain.one("aws:acm/certificateValidation:CertificateValidation")
+    assert validation.inputs["certificateArn"] == certificate.outputs["arn"]
+    # The listener uses the certificate only once ACM has issued it.
+    https = next(r for r in run_domain.of_type(LISTENER) if r.inputs["port"] == 443)
+    assert https.inputs["certificateArn"] == certificate.outputs["arn"]
+    assert validation.urn in https.dependencies
+    alb = run_domain.one("aws:lb/loadBalancer:LoadBalancer").outputs
+    alias = records["api-alias"]
+    assert (alias["name"], alias["type"], alias["zoneId"]) == (
+        "api.example.com", "A", "Z0123456789ABC")
+    assert alias["aliases"] == [{"name": alb["dnsName"], "zoneId": alb["zoneId"],
+                                 "evaluateTargetHealth": True}]
+    outputs = run_domain.component_outputs[run_domain.one("event-pipeline:api:ApiService").urn]
+    assert outputs["url"] == "https://api.example.com"
+
+
+def test_a_given_certificate_issues_none(run_tls):
+    assert not run_tls.of_type("aws:acm/certificate:Certificate")
+    assert not run_tls.of_type("aws:route53/record:Record")
+
+
+# --- access logs -------------------------------------------------------------------------------
+
+def test_access_logs_are_off_unless_asked(run):
+    assert "accessLogs" not in run.one("aws:lb/loadBalancer:LoadBalancer").inputs
+    assert not run.of_type("aws:s3/bucket:Bucket")
+
+
+@pytest.fixture(scope="module")
+def run_logs() -> PulumiRun:
+    return deploy(certificate_arn=CERT, access_logs_enabled=True, access_log_retention_days=30)
+
+
+def test_access_logs_go_to_an_sse_s3_private_expiring_bucket(run_logs):
+    bucket = run_logs.one("aws:s3/bucket:Bucket")
+    alb = run_logs.one("aws:lb/loadBalancer:LoadBalancer")
+    assert alb.inputs["accessLogs"] == {"bucket": bucket.outputs["bucket"], "prefix": "alb",
+                                        "enabled": True}
+    encryption = run_logs.one("aws:s3/bucketServerSideEncryptionConfiguration:"
+                              "BucketServerSideEncryptionConfiguration").inputs
+    # SSE-S3: the only encryption ALB log delivery supports.
+    assert encryption["rules"][0]["applyServerSideEncryptionByDefault"] == {
+        "sseAlgorithm": "AES256"}
+    block = run_logs.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    assert all(block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                                  "restrictPublicBuckets"))
+    (rule,) = run_logs.one("aws:s3/bucketLifecycleConfiguration:"
+                           "BucketLifecycleConfiguration").inputs["rules"]
+    assert rule["status"] == "Enabled" and rule["expiration"] == {"days": 30}
+    # ELB checks it may write when logging is enabled: the policy comes first.
+    policy = run_logs.one("aws:s3/bucketPolicy:BucketPolicy")
+    assert policy.urn in alb.dependencies
+    assert bucket.inputs["forceDestroy"] is True  # no deletion protection: logs go too
+
+
+def test_only_elb_writes_this_accounts_logs_and_only_over_tls(run_logs):
+    bucket_arn = run_logs.one("aws:s3/bucket:Bucket").outputs["arn"]
+    allow, deny = json.loads(run_logs.one("aws:s3/bucketPolicy:BucketPolicy").inputs[
+        "policy"])["Statement"]
+    # us-east-1 predates August 2022: its Elastic Load Balancing account writes the logs.
+    assert allow["Principal"] == {"AWS": "arn:aws:iam::127311923021:root"}
+    assert (allow["Action"], allow["Resource"]) == (
+        "s3:PutObject", f"{bucket_arn}/alb/AWSLogs/{ACCOUNT_ID}/*")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Resource"] == [bucket_arn, f"{bucket_arn}/*"]
+
+
+def test_newer_regions_deliver_logs_through_the_service_principal():
+    from components.alb_access_logs import access_log_bucket_policy
+
+    document = access_log_bucket_policy("arn:aws:s3:::logs", ACCOUNT_ID, "aws", "ap-southeast-5")
+    assert document["Statement"][0]["Principal"] == {
+        "Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+
+
+# --- alarms ------------------------------------------------------------------------------------
+
+def test_alarms_watch_5xx_and_unhealthy_targets_and_notify(run):
+    alarms = {r.name: r.inputs for r in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    alb = run.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"]
+    tg = run.one("aws:lb/targetGroup:TargetGroup").outputs["arnSuffix"]
+    assert {name: (a["namespace"], a["metricName"], a["dimensions"])
+            for name, a in alarms.items()} == {
+        "api-alb-5xx": ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", {"LoadBalancer": alb}),
+        "api-target-5xx": ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count",
+                           {"LoadBalancer": alb}),
+        "api-unhealthy-targets": ("AWS/ApplicationELB", "UnHealthyHostCount",
+                                  {"LoadBalancer": alb, "TargetGroup": tg}),
+    }
+    for alarm in alarms.values():
+        assert alarm["alarmActions"] == alarm["okActions"] == [ALARM_TOPIC]

@@ -13,14 +13,17 @@ import pulumi
 import pytest
 
 from components.consumer import (
+    DEAD_LETTER_KEY_PREFIX,
     DEAD_LETTER_RETENTION_SECONDS,
     DENIED_TO_CODE_ACTIONS,
-    FUNCTION_ENI_ACTIONS,
     Consumer,
     ConsumerArgs,
 )
-from components.kafka import KafkaCluster, KafkaClusterArgs, consumer_policy_document
+from components.kafka import KafkaCluster, KafkaClusterArgs
+from components.kafka_access import consumer_kafka_policy
+from components.lambda_policies import FUNCTION_ENI_ACTIONS
 from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, NetworkArgs
+from components.topic import KafkaTopic, KafkaTopicArgs
 from testing.pulumi_harness import ACCOUNT_ID, BOOTSTRAPPED_POOL_ID, REGION, PulumiRun
 
 CONSUMER = "event-pipeline:consumer:Consumer"
@@ -39,12 +42,16 @@ EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 PERMISSION = "aws:lambda/permission:Permission"
 MSK = "aws:msk/serverlessCluster:ServerlessCluster"
 TOPIC = "events"
+ALARM_TOPIC = "arn:aws:sns:us-east-1:123456789012:alarms"
+BUCKET = "aws:s3/bucket:Bucket"
+INVOCATION = "aws:lambda/invocation:Invocation"
 
 # The extras the role may hold besides the MSK component's consumer policy - nothing else.
 EXTRA_ACTIONS = {
     *FUNCTION_ENI_ACTIONS,
     "logs:CreateLogStream", "logs:PutLogEvents",
     "sqs:SendMessage",
+    "s3:PutObject",
     "kms:GenerateDataKey", "kms:Decrypt",
 }
 
@@ -60,10 +67,12 @@ def _stack(names: tuple[str, ...] = ("consumer",), **overrides: Any):
             interface_endpoints=FARGATE_ENDPOINTS + KAFKA_ENDPOINTS))
         kafka = KafkaCluster("kafka", KafkaClusterArgs(
             vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids))
+        topic = KafkaTopic("topic", KafkaTopicArgs(
+            cluster=kafka, network=network, code=_code(), topic_name=TOPIC))
         for name in names:
             kwargs: dict[str, Any] = {
-                "code": _code(), "network": network, "cluster_arn": kafka.arn,
-                "cluster_security_group_id": kafka.security_group_id, "topic": TOPIC,
+                "code": _code(), "network": network, "topic": topic,
+                "alarm_actions": [ALARM_TOPIC],
             }
             kwargs.update(overrides)
             consumer = Consumer(name, ConsumerArgs(**kwargs))
@@ -141,26 +150,28 @@ def test_configured_values_reach_the_mapping(run_pulumi):
     assert mapping["amazonManagedKafkaEventSourceConfig"] == {"consumerGroupId": "billing"}
     # The role's group permission follows the configured group.
     kafka_policy = _doc(_child(run, ROLE_POLICY, "consumer-kafka"))
-    assert kafka_policy == consumer_policy_document(_cluster_arn(run), TOPIC, "billing")
+    assert kafka_policy == consumer_kafka_policy(_cluster_arn(run), TOPIC, "billing")
 
 
 def test_provisioned_mode_brings_retry_limit_bisection_and_partial_batches(run_pulumi):
-    run = run_pulumi(_stack(provisioned_pollers=2, maximum_pollers=5,
-                            maximum_retry_attempts=4))
+    run = run_pulumi(_stack(provisioned_pollers=2, maximum_retry_attempts=4))
     mapping = _child(run, MAPPING, "consumer-mapping").inputs
-    assert mapping["provisionedPollerConfig"] == {"minimumPollers": 2, "maximumPollers": 5}
+    assert mapping["provisionedPollerConfig"] == {"minimumPollers": 2}
     assert mapping["maximumRetryAttempts"] == 4
     assert mapping["bisectBatchOnFunctionError"] is True
     assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
+    # ...and the handler is told to answer with batchItemFailures.
+    variables = _child(run, FUNCTION, "consumer-function").inputs["environment"]["variables"]
+    assert variables["REPORT_BATCH_ITEM_FAILURES"] == "true"
 
 
-def test_provisioned_mode_without_partial_batches(run_pulumi):
-    run = run_pulumi(_stack(provisioned_pollers=1, report_batch_item_failures=False,
-                            bisect_batch_on_function_error=False))
+def test_partial_batch_responses_only_where_the_handler_reports_them(run):
+    # On-demand mode has no partial batch responses (Lambda guide, "Configuring error handling
+    # controls for Kafka event sources": provisioned mode): the handler must not report them.
     mapping = _child(run, MAPPING, "consumer-mapping").inputs
-    assert mapping["provisionedPollerConfig"] == {"minimumPollers": 1}
-    assert mapping["bisectBatchOnFunctionError"] is False
+    variables = _child(run, FUNCTION, "consumer-function").inputs["environment"]["variables"]
     assert "functionResponseTypes" not in mapping
+    assert variables["REPORT_BATCH_ITEM_FAILURES"] == "false"
 
 
 def test_mapping_is_created_after_and_destroyed_before_what_it_uses(run):
@@ -168,6 +179,8 @@ def test_mapping_is_created_after_and_destroyed_before_what_it_uses(run):
     depends_on = {run.by_urn(urn).name for urn in mapping.dependencies}
     assert {"consumer-function", "consumer-from-cluster", "consumer-kafka",
             "consumer-runtime", "consumer-dlq-policy"} <= depends_on
+    # ...and it never starts before its topic is provisioned.
+    assert run.one(INVOCATION).urn in mapping.dependencies
     # ...and after the endpoint rules its pollers need (sts, lambda, sqs for the cluster SG).
     for endpoint in KAFKA_ENDPOINTS:
         assert f"net-consumer-mapping-{endpoint}-ingress" in depends_on
@@ -191,17 +204,15 @@ def test_immutable_mapping_settings_replace_it_old_one_first(options, run_pulumi
     ("provisioned_pollers", -1, "provisioned_pollers"),
     ("maximum_retry_attempts", 10001, "maximum_retry_attempts"),
     ("reserved_concurrency", -1, "reserved_concurrency"),
+    # Lambda guide, "Configuring Amazon MSK event sources for Lambda": at most 14 minutes.
+    ("timeout_seconds", 841, "timeout_seconds 841 is not in 1-840"),
+    ("memory_mb", 64, "memory_mb"),
+    ("alarm_actions", [], "alarm_actions is empty"),
 ])
 def test_invalid_args_are_rejected_with_the_field_named(field, value, message):
+    kwargs = {"code": _code(), "network": None, "topic": None, "alarm_actions": [ALARM_TOPIC]}
     with pytest.raises(ValueError, match=message):
-        ConsumerArgs(code=_code(), network=None, cluster_arn="arn", cluster_security_group_id="sg",
-                     topic=TOPIC, **{field: value})
-
-
-def test_maximum_pollers_below_minimum_is_rejected():
-    with pytest.raises(ValueError, match="maximum_pollers"):
-        ConsumerArgs(code=_code(), network=None, cluster_arn="arn", cluster_security_group_id="sg",
-                     topic=TOPIC, provisioned_pollers=3, maximum_pollers=2)
+        ConsumerArgs(**{**kwargs, field: value})
 
 
 # --- IAM --------------------------------------------------------------------------------------
@@ -219,7 +230,7 @@ def test_role_is_assumable_only_by_lambda_for_this_account(run):
 
 def test_kafka_policy_is_exactly_the_msk_components_consumer_policy(run):
     kafka_policy = _doc(_child(run, ROLE_POLICY, "consumer-kafka"))
-    assert kafka_policy == consumer_policy_document(_cluster_arn(run), TOPIC, "event-consumer")
+    assert kafka_policy == consumer_kafka_policy(_cluster_arn(run), TOPIC, "event-consumer")
 
 
 def test_role_holds_the_consumer_policy_plus_the_listed_extras_only(run):
@@ -231,7 +242,7 @@ def test_role_holds_the_consumer_policy_plus_the_listed_extras_only(run):
     assert "managedPolicyArns" not in role.inputs and "inlinePolicies" not in role.inputs
 
     consumer_actions = {
-        action for statement in consumer_policy_document(
+        action for statement in consumer_kafka_policy(
             _cluster_arn(run), TOPIC, "event-consumer")["Statement"]
         for action in _as_list(statement["Action"])
     }
@@ -254,10 +265,19 @@ def test_runtime_policy_scopes_every_grant_to_exact_arns(run):
         "logs:CreateLogStream", "logs:PutLogEvents"}
     assert statements["SendToOwnDeadLetterQueue"]["Resource"] == queue
     assert statements["SendToOwnDeadLetterQueue"]["Action"] == "sqs:SendMessage"
-    kms = statements["DeadLetterQueueKeyThroughSqsOnly"]
+    kms = statements["DeadLetterKeyThroughSqsOnly"]
     assert kms["Resource"] == key
     assert kms["Condition"] == {
         "StringEquals": {"kms:ViaService": f"sqs.{REGION}.amazonaws.com"}}
+    # Oversized letters: put only, only under the letters' prefix, the key only through S3.
+    bucket = _child(run, BUCKET, "consumer-dlq-bucket").outputs["arn"]
+    put = statements["PutOversizedDeadLettersUnderOwnPrefix"]
+    assert (put["Action"], put["Resource"]) == ("s3:PutObject",
+                                                f"{bucket}/{DEAD_LETTER_KEY_PREFIX}*")
+    through_s3 = statements["DeadLetterKeyThroughS3Only"]
+    assert (through_s3["Action"], through_s3["Resource"]) == ("kms:GenerateDataKey", key)
+    assert through_s3["Condition"] == {
+        "StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}}
     # "*" only where AWS requires it: the ENI actions, and nowhere else.
     for statement in statements.values():
         if statement["Resource"] == "*":
@@ -311,7 +331,7 @@ def test_queue_policy_is_tls_only_and_allows_only_the_consumer_role(run):
     denies = [s for s in statements if s["Effect"] == "Deny"]
     assert denies == [{
         "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "sqs:*",
-        "Resource": queue.outputs["arn"],
+        "Resource": [queue.outputs["arn"]],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }]
     allows = [s for s in statements if s["Effect"] == "Allow"]
@@ -322,6 +342,38 @@ def test_queue_policy_is_tls_only_and_allows_only_the_consumer_role(run):
     for statement in allows:  # no anonymous access, in any spelling
         assert statement["Principal"] not in ("*", {"AWS": "*"})
         assert "Condition" not in statement
+
+
+def test_the_dead_letter_bucket_is_private_tls_only_and_encrypted_with_the_queues_key(run):
+    bucket = _child(run, BUCKET, "consumer-dlq-bucket")
+    key = _child(run, KEY, "consumer-dlq-key").outputs["arn"]
+    encryption = _child(run, "aws:s3/bucketServerSideEncryptionConfiguration:"
+                             "BucketServerSideEncryptionConfiguration",
+                        "consumer-dlq-bucket-encryption").inputs
+    assert encryption["bucket"] == bucket.id
+    (rule,) = encryption["rules"]
+    assert rule["applyServerSideEncryptionByDefault"] == {
+        "sseAlgorithm": "aws:kms", "kmsMasterKeyId": key}
+    assert rule["bucketKeyEnabled"] is True
+    block = _child(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                   "consumer-dlq-bucket-public-access").inputs
+    assert all(block[k] is True for k in ("blockPublicAcls", "blockPublicPolicy",
+                                          "ignorePublicAcls", "restrictPublicBuckets"))
+    (deny,) = _doc(_child(run, "aws:s3/bucketPolicy:BucketPolicy",
+                          "consumer-dlq-bucket-policy"))["Statement"]
+    arn = bucket.outputs["arn"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "s3:*")
+    assert deny["Resource"] == [arn, f"{arn}/*"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_oversized_letters_expire_with_the_queue(run):
+    lifecycle = _child(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+                       "consumer-dlq-bucket-lifecycle").inputs
+    (rule,) = lifecycle["rules"]
+    assert rule["status"] == "Enabled"
+    assert rule["expiration"]["days"] * 86400 == DEAD_LETTER_RETENTION_SECONDS
+    assert rule["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 1}
 
 
 # --- Function and networking ------------------------------------------------------------------
@@ -349,6 +401,8 @@ def test_function_is_arm64_python_in_the_private_subnets_with_its_own_group(run)
     assert "reservedConcurrentExecutions" not in function
     assert function["environment"]["variables"] == {
         "DEAD_LETTER_QUEUE_URL": queue.outputs["url"],
+        "DEAD_LETTER_BUCKET": _child(run, BUCKET, "consumer-dlq-bucket").outputs["bucket"],
+        "REPORT_BATCH_ITEM_FAILURES": "false",
         "POWERTOOLS_SERVICE_NAME": "event-consumer",
         "POWERTOOLS_METRICS_NAMESPACE": "EventPipeline",
     }
@@ -373,15 +427,19 @@ def _rules_for(run: PulumiRun, type_: str, security_group_id: str) -> list:
     return [r for r in run.of_type(type_) if r.inputs["securityGroupId"] == security_group_id]
 
 
-def test_function_group_reaches_only_the_sqs_endpoint_on_443(run):
+def test_function_group_reaches_only_the_sqs_endpoint_and_the_s3_gateway_on_443(run):
     sg = _child(run, SG, "consumer-sg")
     endpoint_sg = {r.name: r.id for r in run.of_type(SG)}
     assert "ingress" not in sg.inputs and "egress" not in sg.inputs  # no inline rules
+    s3_prefix_list = next(e for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+                          if e.inputs["vpcEndpointType"] == "Gateway").outputs["prefixListId"]
 
     egress = _rules_for(run, EGRESS, sg.id)
-    assert [(r.inputs["referencedSecurityGroupId"], r.inputs["ipProtocol"], r.inputs["fromPort"],
-             r.inputs["toPort"]) for r in egress] == [
-        (endpoint_sg["net-sqs-endpoint-sg"], "tcp", 443, 443)]
+    assert sorted((r.inputs.get("referencedSecurityGroupId") or r.inputs["prefixListId"],
+                   r.inputs["ipProtocol"], r.inputs["fromPort"], r.inputs["toPort"])
+                  for r in egress) == sorted([
+        (endpoint_sg["net-sqs-endpoint-sg"], "tcp", 443, 443),
+        (s3_prefix_list, "tcp", 443, 443)])
     assert not _rules_for(run, INGRESS, sg.id)
     # The SQS endpoint admits the function's group - and no other endpoint does.
     admitted = {r.inputs["securityGroupId"] for r in run.of_type(INGRESS)
@@ -431,6 +489,7 @@ def test_alarms_watch_dead_letters_errors_and_offset_lag(run_pulumi):
         "AWS/Lambda", "OffsetLag", {"FunctionName": function}, "GreaterThanThreshold", 250)
     for alarm in alarms.values():
         assert alarm["alarmActions"] == ["arn:aws:sns:us-east-1:123456789012:ops"]
+        assert alarm["okActions"] == ["arn:aws:sns:us-east-1:123456789012:ops"]
 
 
 def test_outputs_name_the_function_mapping_queue_alarms_and_group(run):
@@ -446,6 +505,9 @@ def test_outputs_name_the_function_mapping_queue_alarms_and_group(run):
     assert outputs["mapping_arn"] == mapping["arn"]
     assert outputs["dead_letter_queue_url"] == queue["url"]
     assert outputs["dead_letter_queue_arn"] == queue["arn"]
+    assert outputs["dead_letter_queue_name"] == queue["name"]
+    assert outputs["dead_letter_bucket_name"] == _child(
+        run, BUCKET, "consumer-dlq-bucket").outputs["bucket"]
     assert outputs["security_group_id"] == _child(run, SG, "consumer-sg").id
     assert outputs["alarm_names"] == {
         key: _child(run, ALARM, f"consumer-{suffix}").outputs["name"]
@@ -456,7 +518,8 @@ def test_outputs_name_the_function_mapping_queue_alarms_and_group(run):
 
 def test_every_consumer_resource_is_a_child_of_the_component(run):
     component = run.one(CONSUMER, "consumer")
-    mine = [r for r in run.resources if r.name.startswith("consumer")]
+    # Its own resources, and the endpoint grants it holds (named by the network: "net-consumer-").
+    mine = [r for r in run.resources if r.name.startswith(("consumer", "net-consumer-"))]
     assert {r.parent for r in mine if r.urn != component.urn} == {component.urn}
     assert len(_consumer_children(run)) == len(mine) - 1
 
@@ -467,11 +530,12 @@ def test_two_consumers_live_in_one_stack_without_collisions(run_pulumi):
     assert len(keys) == len(set(keys))
     for name in ("orders", "billing"):
         children = _consumer_children(run, name)
-        assert children and all(r.name.startswith(f"{name}-") for r in children)
+        assert children and all(r.name.startswith((f"{name}-", f"net-{name}-"))
+                                for r in children)
         assert len([r for r in children if r.type == MAPPING]) == 1
-    functions = run.of_type(FUNCTION)
+    functions = [f for f in run.of_type(FUNCTION) if not f.name.startswith("topic-")]
     assert len({f.outputs["name"] for f in functions}) == 2
     # Physical names are left to auto-naming.
-    for type_ in (FUNCTION, QUEUE, ROLE, LOG_GROUP, ALARM, KEY):
+    for type_ in (FUNCTION, QUEUE, ROLE, LOG_GROUP, ALARM, KEY, BUCKET):
         for resource in run.of_type(type_):
             assert "name" not in resource.inputs, (type_, resource.name)

@@ -30,12 +30,12 @@ def _depends(run, resource, target_urn: str) -> bool:
 def test_event_source_mapping_goes_before_the_function(dev):
     run, _ = dev
     mapping = run.one("aws:lambda/eventSourceMapping:EventSourceMapping")
-    assert _depends(run, mapping, _urn(run, "aws:lambda/function:Function"))
+    assert _depends(run, mapping, run.one("aws:lambda/function:Function", "consumer-function").urn)
 
 
 def test_function_goes_before_its_security_group(dev):
     run, _ = dev
-    function = run.one("aws:lambda/function:Function")
+    function = run.one("aws:lambda/function:Function", "consumer-function")
     assert _depends(run, function, _urn(run, "aws:ec2/securityGroup:SecurityGroup", "consumer-sg"))
     subnets = [s for s in run.of_type("aws:ec2/subnet:Subnet") if "private" in s.name]
     assert all(_depends(run, function, s.urn) for s in subnets)

@@ -184,3 +184,30 @@ def test_compiled_wheels_are_chosen_for_lambda_arm64_not_the_host(project):
 
     extensions = [f for f in _tree(root) if f.startswith("markupsafe/") and f.endswith(".so")]
     assert extensions == ["markupsafe/_speedups.cpython-313-aarch64-linux-gnu.so"]
+
+
+def test_the_topic_provisioners_package_holds_everything_its_handler_imports(tmp_path):
+    """The real package, from the real pinned requirements: its handler imports from nothing
+    but the archive (no editable installs, no host site-packages)."""
+    import subprocess
+    import sys
+
+    from components.topic import HANDLER, TOPIC_ADMIN_PACKAGES, TOPIC_ADMIN_REQUIREMENTS
+    from testing.pulumi_harness import PROJECT_ROOT
+
+    archive = build_lambda_archive(
+        [PROJECT_ROOT / p for p in TOPIC_ADMIN_PACKAGES], PROJECT_ROOT / TOPIC_ADMIN_REQUIREMENTS,
+        tmp_path / "build", python_version="3.13")
+    module, function = HANDLER.rsplit(".", 1)
+    # -S -I: no site-packages, no PYTHONPATH or user site; only the archive is importable.
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import importlib; "
+            f"m = importlib.import_module({module!r}); assert callable(m.{function}); "
+            "import kafka, aws_msk_iam_sasl_signer, botocore; "
+            "print(*sorted(n.split('.')[0] for n in sys.modules if n.split('.')[0] in "
+            "{'topic_admin','msk_iam_client','log_redaction','event_contract'}))")
+    result = subprocess.run([sys.executable, "-S", "-I", "-c", code, archive.path],
+                            capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert {"topic_admin", "msk_iam_client", "log_redaction", "event_contract"} <= set(
+        result.stdout.split())
+    assert not (Path(archive.path) / "event_replay").exists()  # never an operator tool

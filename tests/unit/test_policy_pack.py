@@ -25,15 +25,6 @@ from testing.pulumi_harness import (
     stack_config,
 )
 
-# Rules the infra branch is making pass right now (ApiService: ignore desiredCount after
-# creation, HTTPS/redirect or the AllowPlainHttp tag from allowPlainHttp; Consumer: alarms to
-# the alarm topic). The lead empties this set when merging; a rule listed here that no longer
-# fires fails the test below, so the set cannot go stale.
-FIXED_ON_INFRA_BRANCH = {
-    "autoscaled-ecs-service-ignores-desired-count",
-    "https-unless-plain-http-allowed",
-    "alarm-has-action",
-}
 BOOTSTRAP = PROJECT_ROOT / "bootstrap" / "ipam"
 APP_STACKS = sorted(p.name.split(".")[1] for p in PROJECT_ROOT.glob("Pulumi.*.yaml"))
 POLICY = {p.name: p for p in ALL_POLICIES}
@@ -48,14 +39,14 @@ def stack_violations() -> dict[str, list[Violation]]:
 
 
 def test_every_stack_passes_the_pack(stack_violations):
-    unexpected = {stack: [v for v in found if v.policy not in FIXED_ON_INFRA_BRANCH]
-                  for stack, found in stack_violations.items()}
-    assert unexpected == {stack: [] for stack in stack_violations}
+    assert stack_violations == {stack: [] for stack in stack_violations}
 
 
-def test_the_rules_waiting_for_the_infra_branch_still_fire(stack_violations):
-    fired = {v.policy for found in stack_violations.values() for v in found}
-    assert FIXED_ON_INFRA_BRANCH <= fired, "remove the fixed ones from FIXED_ON_INFRA_BRANCH"
+def test_the_component_tags_plain_http_the_way_the_pack_reads_it():
+    from components.api_service import PLAIN_HTTP_TAG
+    from policy.rules.common import PLAIN_HTTP_TAG as RULE_TAG
+
+    assert PLAIN_HTTP_TAG == RULE_TAG
 
 
 def test_every_rule_has_a_unique_name_and_an_aws_doc_reference():
@@ -281,6 +272,8 @@ def test_identity_policies_name_every_action():
 @pytest.mark.parametrize(("statement", "violates"), [
     (_allow(["s3:GetObject"], "*"), True),
     (_allow(["s3:GetObject"], "arn:aws:s3:::bucket/*"), True),
+    (_allow(["s3:PutObject"], "arn:aws:s3:::bucket/dead-letters/*"), False),  # a key prefix
+    (_allow(["s3:PutObject"], "arn:aws:s3:::bucket-*/dead-letters/*"), True),
     (_allow(["ecr:GetAuthorizationToken"], "*"), False),
     (_allow(["ec2:CreateNetworkInterface", "ec2:DescribeSubnets"], "*"), False),
     (_allow(["logs:PutLogEvents"],

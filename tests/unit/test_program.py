@@ -21,10 +21,11 @@ ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 STACK_OUTPUTS = {"vpcId", "privateSubnetIds", "publicSubnetIds", "apiUrl", "repositoryUrl",
-                 "imageDigest", "ecsClusterName", "ecsServiceName"}
+                 "imageDigest", "imageRef", "ecsClusterName", "ecsServiceName", "alarmTopicArn",
+                 "dashboardName"}
 KAFKA_OUTPUTS = {"kafkaClusterArn", "kafkaBootstrapBrokers", "consumerFunctionName",
-                 "consumerLogGroup", "deadLetterQueueUrl", "eventSourceMappingUuid",
-                 "consumerAlarmNames"}
+                 "consumerLogGroup", "deadLetterQueueUrl", "deadLetterBucket",
+                 "eventSourceMappingUuid", "consumerAlarmNames"}
 LAMBDA = "aws:lambda/function:Function"
 ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
 
@@ -64,27 +65,38 @@ def test_dev_stack_exports(dev):
     assert outputs["kafkaBootstrapBrokers"] == dev.one(MSK).outputs["bootstrapBrokersSaslIam"]
     alb = dev.one("aws:lb/loadBalancer:LoadBalancer")
     assert outputs["apiUrl"] == f"http://{alb.outputs['dnsName']}"
-    assert outputs["imageDigest"].startswith(outputs["repositoryUrl"] + "@sha256:")
+    assert outputs["imageDigest"].startswith("sha256:")
+    assert outputs["imageRef"] == f"{outputs['repositoryUrl']}@{outputs['imageDigest']}"
+    assert outputs["alarmTopicArn"] == dev.one("aws:sns/topic:Topic").outputs["arn"]
+    assert outputs["deadLetterBucket"] == dev.one("aws:s3/bucket:Bucket", "consumer-dlq-bucket"
+                                                  ).outputs["bucket"]
     assert outputs["ecsClusterName"] == dev.one("aws:ecs/cluster:Cluster").outputs["name"]
     assert outputs["ecsServiceName"] == dev.one("aws:ecs/service:Service").outputs["name"]
 
 
 def test_dev_stack_wires_the_consumer_to_the_cluster_and_topic(dev):
-    function = dev.one(LAMBDA)
+    function = dev.one(LAMBDA, "consumer-function")
     mapping = dev.one(ESM)
     assert dev.outputs["consumerFunctionName"] == function.outputs["name"]
     assert mapping.inputs["eventSourceArn"] == dev.one(MSK).outputs["arn"]
     assert mapping.inputs["topics"] == ["events"]
     assert mapping.inputs["startingPosition"] == "TRIM_HORIZON"
     assert dev.outputs["eventSourceMappingUuid"] == mapping.outputs["uuid"]
-    # The deployment package is built once, from the consumer's package, the shared libs it
+    # Each function's package is built once, from its handler's package, the shared libs it
     # imports (never the replay tool) and its pinned requirements, for the function's Python.
-    ((args, kwargs),) = dev.lambda_builds
+    builds = {str(args[2]): (args, kwargs) for args, kwargs in dev.lambda_builds}
+    assert set(builds) == {"build/consumer", "build/topic_admin"}
+    args, kwargs = builds["build/consumer"]
     assert [str(p) for p in args[0]] == ["services/consumer/event_consumer",
                                         "libs/event-contract/event_contract",
                                         "libs/log-redaction/log_redaction"]
     assert str(args[1]) == "services/consumer/requirements.txt"
     assert function.inputs["runtime"] == f"python{kwargs['python_version']}"
+    args, _ = builds["build/topic_admin"]
+    assert [str(p) for p in args[0]] == ["services/topic_admin/topic_admin",
+                                        "libs/msk-iam-client/msk_iam_client",
+                                        "libs/log-redaction/log_redaction"]
+    assert dev.one(LAMBDA, "topic-function").inputs["runtime"] == function.inputs["runtime"]
 
 
 def test_without_kafka_there_is_no_consumer(without_kafka):
@@ -114,7 +126,7 @@ def test_the_producer_policy_follows_the_apis_idempotence_flag(dev):
     policy = json.loads(dev.one(ROLE_POLICY, "api-producer-policy").inputs["policy"])
     actions = {a for s in policy["Statement"] for a in s["Action"]}
     assert ("kafka-cluster:WriteDataIdempotently" in actions) is PRODUCER_IS_IDEMPOTENT
-    assert "kafka-cluster:CreateTopic" in actions  # the API creates its topic at start-up
+    assert "kafka-cluster:CreateTopic" not in actions  # the topic is provisioned at deploy time
 
 
 def test_every_resource_hangs_under_a_component(dev):

@@ -28,7 +28,11 @@ DRAWN = {
     "aws:ecs/service:Service": "ecs",
     "aws:ecs/taskDefinition:TaskDefinition": "ecs",
     "aws:ecr/repository:Repository": "ecr",
-    "docker:index/image:Image": "image",
+    "docker-build:index:Image": "image",
+    "aws:lambda/invocation:Invocation": "provision",
+    "aws:s3/bucket:Bucket": "dlqbucket",
+    "aws:sns/topic:Topic": "sns",
+    "aws:cloudwatch/dashboard:Dashboard": "dashboard",
     "aws:appautoscaling/target:Target": "autoscaling",
     "aws:appautoscaling/policy:Policy": "autoscaling",
     "aws:msk/serverlessCluster:ServerlessCluster": "msk",
@@ -50,6 +54,13 @@ PLUMBING = {
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
     "aws:iam/rolePolicy:RolePolicy", "aws:lambda/permission:Permission",
     "aws:sqs/queuePolicy:QueuePolicy",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:sns/topicPolicy:TopicPolicy", "aws:sns/topicSubscription:TopicSubscription",
+    "aws:acm/certificate:Certificate", "aws:acm/certificateValidation:CertificateValidation",
+    "aws:route53/record:Record",
 }
 # Components are drawn as subgraphs named after their type token.
 COMPONENT_PREFIX = "event-pipeline:"

@@ -1,0 +1,193 @@
+"""The pipeline's Kafka topic, provisioned at deploy time from inside the VPC.
+
+MSK Serverless is reachable only from the VPC, with IAM authentication, so the topic is made by a
+small Lambda (services/topic_admin) in the private subnets, run by `aws.lambda_.Invocation`, as
+the AWS CDK MSK samples do with a deploy-time Lambda. The Invocation runs the function when it
+is created and again whenever its input (topic, partitions) or the function's code changes
+(pulumi-aws "aws.lambda.Invocation": CREATE_ONLY scope, `triggers`); a function error fails the
+resource, and so the deploy (the provider fails on the response's FunctionError). The function
+creates the topic if missing, grows its partitions, refuses to shrink them and never deletes.
+
+Whatever writes or reads the topic depends on `ready` (the Invocation), so the API service and
+the event source mapping never start before their topic exists with its partitions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from components.iam import VERSION, render, service_trust_policy
+from components.kafka import KafkaCluster
+from components.kafka_access import topic_admin_kafka_policy
+from components.lambda_policies import (
+    FUNCTION_ENI_ACTIONS,
+    deny_eni_to_function_code,
+    function_eni_statement,
+    own_log_group_statement,
+)
+from components.network import Network
+
+# What the function's deployment package holds (paths relative to the project directory), for
+# `lambda_package.build_lambda_archive(TOPIC_ADMIN_PACKAGES, TOPIC_ADMIN_REQUIREMENTS, ...)`.
+TOPIC_ADMIN_PACKAGES = (
+    Path("services") / "topic_admin" / "topic_admin",
+    Path("libs") / "msk-iam-client" / "msk_iam_client",
+    Path("libs") / "log-redaction" / "log_redaction",
+    Path("libs") / "event-contract" / "event_contract",  # the Kafka name rules
+)
+TOPIC_ADMIN_REQUIREMENTS = Path("services") / "topic_admin" / "requirements.txt"
+HANDLER = "topic_admin.handler.lambda_handler"
+
+
+@dataclass
+class KafkaTopicArgs:
+    """Inputs of a `KafkaTopic`; everything after `code` has a default."""
+
+    cluster: KafkaCluster
+    """The MSK cluster the topic lives in; the function becomes one of its clients."""
+    network: Network
+    """The VPC: the function runs in its private subnets."""
+    code: pulumi.Archive
+    """The function's package: `build_lambda_archive(TOPIC_ADMIN_PACKAGES, ...)`."""
+    topic_name: str = "events"
+    """The topic to provision (Kafka's name rules; checked by the stack settings)."""
+    partitions: int = 3
+    """Partitions of the topic. Growing it adds partitions; shrinking fails the deploy."""
+    runtime: str = "python3.13"
+    """The function's runtime (the package is built for this Python)."""
+    timeout_seconds: int = 120
+    """Function timeout: covers connecting, creating and waiting for partition leaders."""
+    memory_mb: int = 256
+    """Function memory."""
+    log_retention_days: int = 14
+    """CloudWatch Logs retention of the function's log group."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags for every taggable resource."""
+
+    def __post_init__(self) -> None:
+        if self.partitions < 1:
+            raise ValueError(f"invalid KafkaTopicArgs: partitions {self.partitions} is below 1")
+
+
+def topic_admin_runtime_policy(log_group_arn: str) -> dict:
+    """Besides Kafka: attach to the VPC and write its own logs. Nothing else."""
+    return {"Version": VERSION,
+            "Statement": [function_eni_statement(), own_log_group_statement(log_group_arn)]}
+
+
+class KafkaTopic(pulumi.ComponentResource):
+    """A Kafka topic made (and grown) by a deploy-time Lambda inside the VPC."""
+
+    cluster: KafkaCluster
+    topic_name: str
+    partitions: int
+    ready: aws.lambda_.Invocation
+    function_name: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+    result: pulumi.Output[str]
+
+    def __init__(self, name: str, args: KafkaTopicArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("event-pipeline:kafka:KafkaTopic", name, None, opts)
+        self._name, self._args = name, args
+        self.cluster, self.topic_name, self.partitions = (
+            args.cluster, args.topic_name, args.partitions)
+        log_group, role, policies = self._role()
+        security_group, grants = self._security_group()
+        function = self._function(role, log_group, security_group, [*policies, *grants])
+        self.ready = self._invocation(function)
+        self.function_name = function.name
+        self.security_group_id = security_group.id
+        self.role_arn = role.arn
+        self.result = self.ready.result
+        self.register_outputs({
+            "topic_name": self.topic_name, "partitions": self.partitions,
+            "function_name": self.function_name, "security_group_id": self.security_group_id,
+            "role_arn": self.role_arn, "result": self.result,
+        })
+
+    def _child(self, **kwargs) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, **kwargs)
+
+    def _role(self) -> tuple[aws.cloudwatch.LogGroup, aws.iam.Role, list[pulumi.Resource]]:
+        name, args = self._name, self._args
+        account_id = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs", name_prefix=f"/aws/lambda/{name}-",
+            retention_in_days=args.log_retention_days, tags=dict(args.tags), opts=self._child())
+        role = aws.iam.Role(
+            f"{name}-role", description=f"{name}: create and grow topic {args.topic_name}",
+            assume_role_policy=render(
+                lambda account: service_trust_policy("lambda.amazonaws.com", account),
+                account_id),
+            tags=dict(args.tags), opts=self._child())
+        kafka = aws.iam.RolePolicy(
+            f"{name}-kafka", role=role.id,
+            policy=render(lambda arn: topic_admin_kafka_policy(arn, args.topic_name),
+                          args.cluster.arn),
+            opts=self._child())
+        runtime = aws.iam.RolePolicy(
+            f"{name}-runtime", role=role.id,
+            policy=render(topic_admin_runtime_policy, log_group.arn), opts=self._child())
+        return log_group, role, [kafka, runtime]
+
+    def _security_group(self) -> tuple[aws.ec2.SecurityGroup, list[pulumi.Resource]]:
+        # Its only egress is to the brokers (SASL/IAM). Signing MSK tokens needs no network,
+        # credentials come from the Lambda runtime, and logs leave through the Lambda service.
+        security_group = aws.ec2.SecurityGroup(
+            f"{self._name}-sg", vpc_id=self._args.network.vpc_id,
+            description="Topic provisioner: Kafka SASL/IAM to the cluster only",
+            tags=dict(self._args.tags),
+            # A deleted VPC function's ENIs are released up to ~40 minutes later.
+            opts=self._child(custom_timeouts=pulumi.CustomTimeouts(delete="45m")))
+        grants = self._args.cluster.allow_client(self._name, security_group.id, parent=self)
+        return security_group, grants
+
+    def _function(self, role: aws.iam.Role, log_group: aws.cloudwatch.LogGroup,
+                  security_group: aws.ec2.SecurityGroup,
+                  needs: list[pulumi.Resource]) -> aws.lambda_.Function:
+        name, args = self._name, self._args
+        function = aws.lambda_.Function(
+            f"{name}-function",
+            role=role.arn, code=args.code, handler=HANDLER, runtime=args.runtime,
+            architectures=["arm64"], memory_size=args.memory_mb, timeout=args.timeout_seconds,
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="JSON", log_group=log_group.name,
+                application_log_level="INFO", system_log_level="WARN"),
+            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
+                subnet_ids=args.network.private_subnet_ids,
+                security_group_ids=[security_group.id]),
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables={
+                "KAFKA_BOOTSTRAP_SERVERS": args.cluster.bootstrap_brokers_sasl_iam,
+                "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            }),
+            tags=dict(args.tags),
+            # Lambda checks the ENI permissions when it creates a VPC function; the first run
+            # needs the Kafka grants and the route to the brokers.
+            opts=self._child(depends_on=needs))
+        aws.iam.RolePolicy(
+            f"{name}-deny-eni-to-code", role=role.id,
+            policy=render(lambda arn: deny_eni_to_function_code(arn, FUNCTION_ENI_ACTIONS),
+                          function.arn),
+            opts=self._child())
+        return function
+
+    def _invocation(self, function: aws.lambda_.Function) -> aws.lambda_.Invocation:
+        args = self._args
+        return aws.lambda_.Invocation(
+            f"{self._name}-provision",
+            function_name=function.name,
+            # CREATE_ONLY (the default): a changed input replaces the resource, i.e. runs the
+            # function again; deleting it runs nothing (the topic and its data stay).
+            input=json.dumps({"topic": args.topic_name, "partitions": args.partitions}),
+            # A new package (e.g. a fix in the provisioner) runs it again too.
+            triggers={"code_sha256": function.code_sha256},
+            opts=self._child())
