@@ -23,6 +23,7 @@ from components.iam import VERSION, render, service_trust_policy
 from components.kafka_access import producer_kafka_policy
 from components.network import Network
 from components.topic import KafkaTopic
+from settings import default
 
 # The same command as the Dockerfile's HEALTHCHECK: GET /healthcheck from inside the task.
 HEALTH_CHECK_COMMAND = ["CMD", "python", "-m", "event_api.healthcheck"]
@@ -72,45 +73,45 @@ class ApiServiceArgs:
     producer_idempotent: bool = False
     """The program decides: KAFKA_ENABLE_IDEMPOTENCE for the container, WriteDataIdempotently
     in the policy (kafka-python 3.0.12's idempotent producer does not recover from outages)."""
-    certificate_arn: str | None = None
+    certificate_arn: str | None = default("certificateArn")
     """ACM certificate for the HTTPS listener (HTTP then redirects to HTTPS)."""
-    domain_name: str | None = None
+    domain_name: str | None = default("domainName")
     """With `hosted_zone_id`: the API's name; a DNS-validated certificate is issued for it (unless
     `certificate_arn` is given) and an alias record points it at the load balancer."""
-    hosted_zone_id: str | None = None
+    hosted_zone_id: str | None = default("hostedZoneId")
     """The Route 53 zone of `domain_name`."""
-    allow_plain_http: bool = False
+    allow_plain_http: bool = default("allowPlainHttp")
     """Serve plain HTTP on port 80 instead of HTTPS. Without this, a certificate or a domain is
     required: a stack serves HTTPS unless it says so explicitly."""
-    access_logs_enabled: bool = False
+    access_logs_enabled: bool = default("albAccessLogs")
     """ALB access logs to an SSE-S3 bucket with a lifecycle rule."""
-    access_log_retention_days: int = 90
+    access_log_retention_days: int = default("albAccessLogRetentionDays")
     """Days an access log is kept."""
-    desired_count: int = 1
+    desired_count: int = default("apiDesiredCount")
     """Tasks at creation; afterwards autoscaling owns the count (0 stops the API)."""
-    min_count: int = 1
+    min_count: int = default("apiMinCount")
     """Autoscaling minimum."""
-    max_count: int = 4
+    max_count: int = default("apiMaxCount")
     """Autoscaling maximum."""
-    cpu: int = 256
+    cpu: int = default("apiCpu")
     """Fargate CPU units."""
-    memory: int = 512
+    memory: int = default("apiMemory")
     """Fargate memory (MiB), valid for `cpu`."""
-    on_demand_base: int = 0
+    on_demand_base: int = default("onDemandBase")
     """Tasks always on on-demand FARGATE."""
-    on_demand_weight: int = 0
+    on_demand_weight: int = default("onDemandWeight")
     """FARGATE weight beyond the base."""
-    spot_weight: int = 1
+    spot_weight: int = default("spotWeight")
     """FARGATE_SPOT weight."""
-    log_retention_days: int = 7
+    log_retention_days: int = default("apiLogRetentionDays")
     """CloudWatch Logs retention."""
-    ecr_force_delete: bool = True
+    ecr_force_delete: bool = default("ecrForceDelete")
     """Let `pulumi destroy` delete the repository with its images."""
-    ecr_keep_images: int = 10
+    ecr_keep_images: int = default("ecrKeepImages")
     """The lifecycle policy keeps this many most recent images."""
-    alb_deletion_protection: bool = False
+    alb_deletion_protection: bool = default("albDeletionProtection")
     """Deletion protection on the load balancer (and the access logs survive `destroy`)."""
-    base_image: str | None = None
+    base_image: str | None = default("baseImage")
     """BASE_IMAGE build argument; None keeps the Dockerfile's pinned default."""
     build_context: str = "."
     """Docker build context, relative to the Pulumi project directory: the repository root, filtered

@@ -21,13 +21,13 @@ in the order `__init__` reads:
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+from event_contract.kafka_names import group_id_problem
 
 from components.alarms import AlarmSpec, create_alarms
 from components.iam import (
@@ -46,6 +46,7 @@ from components.lambda_policies import (
 )
 from components.network import Network
 from components.topic import KafkaTopic
+from settings import default
 
 STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum
@@ -60,7 +61,6 @@ METRICS_NAMESPACE = "EventPipeline"  # POWERTOOLS_METRICS_NAMESPACE
 # Lambda guide, "Configuring Amazon MSK event sources for Lambda": a function used by an MSK
 # event source mapping may run at most 14 minutes.
 MSK_MAPPED_TIMEOUT_LIMIT_S = 840
-_GROUP_ID = re.compile(r"^[a-zA-Z0-9._-]{1,200}$")
 
 # Denied to the function's own code: every ENI action the role holds, from either policy (the
 # mapping's pollers need the two Describe* actions besides the function's own list).
@@ -97,29 +97,29 @@ class ConsumerArgs:
     """The provisioned topic: its cluster, its name, and the deploy step the mapping waits for."""
     alarm_actions: Sequence[pulumi.Input[str]]
     """Where every alarm goes (e.g. `[AlarmTopic.arn]`); at least one."""
-    consumer_group_id: str = "event-consumer"
+    consumer_group_id: str = default("consumerGroupId")
     """Immutable after creation (see the mapping): choose it once."""
-    starting_position: str = "TRIM_HORIZON"
+    starting_position: str = default("consumerStartingPosition")
     """TRIM_HORIZON: a new group starts at the oldest retained record, so events written before
     the mapping existed are not lost (LATEST would skip them)."""
-    batch_size: int = 100
+    batch_size: int = default("consumerBatchSize")
     """Records per invocation, 1-10000."""
-    batching_window_seconds: int = 1
+    batching_window_seconds: int = default("consumerBatchingWindowSeconds")
     """0-300."""
-    provisioned_pollers: int = 0
+    provisioned_pollers: int = default("consumerProvisionedPollers")
     """0 = on-demand pollers (no fixed cost). >= 1 = provisioned mode with that many minimum
     pollers; only then do the retry limit, bisection and partial batch responses exist."""
-    maximum_retry_attempts: int = 3
+    maximum_retry_attempts: int = default("consumerMaxRetryAttempts")
     """Provisioned mode only; 0-10000, then the batch goes to the on-failure destination."""
-    memory_mb: int = 256
+    memory_mb: int = default("consumerMemoryMb")
     """Function memory, 128-10240 MiB."""
-    timeout_seconds: int = 60
+    timeout_seconds: int = default("consumerTimeoutSeconds")
     """Function timeout, at most 840 s behind an MSK mapping."""
-    reserved_concurrency: int | None = None
+    reserved_concurrency: int | None = default("consumerReservedConcurrency")
     """None = share the account's unreserved pool."""
-    log_retention_days: int = 14
+    log_retention_days: int = default("consumerLogRetentionDays")
     """CloudWatch Logs retention of the function's log group."""
-    offset_lag_alarm_threshold: int = 1000
+    offset_lag_alarm_threshold: int = default("consumerOffsetLagAlarmThreshold")
     """Records behind the end of the topic before the offset-lag alarm fires."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every taggable resource."""
@@ -138,9 +138,9 @@ class ConsumerArgs:
             None if self.starting_position in STARTING_POSITIONS else
             f"starting_position {self.starting_position!r} is not one of "
             f"{', '.join(STARTING_POSITIONS)}",
-            None if _GROUP_ID.match(self.consumer_group_id) else
-            f"consumer_group_id {self.consumer_group_id!r} must be 1-200 of [a-zA-Z0-9._-] "
-            "(a wildcard would widen the group ARN in IAM)",
+            None if group_id_problem(self.consumer_group_id) is None else
+            f"consumer_group_id {self.consumer_group_id!r}: "
+            f"{group_id_problem(self.consumer_group_id)} (a wildcard would widen the group ARN)",
             outside("batch_size", 1, 10000),
             outside("batching_window_seconds", 0, 300),
             outside("provisioned_pollers", 0, 200),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -71,44 +72,80 @@ class Network(pulumi.ComponentResource):
     def __init__(self, name: str, args: NetworkArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("event-pipeline:network:Network", name, None, opts)
-        self._name = name
-        child = pulumi.ResourceOptions(parent=self)
+        self._name, self._args = name, args
         invoke = pulumi.InvokeOptions(parent=self)  # inherits this component's provider/region
-        region = aws.get_region_output(opts=invoke).region
+        self._region = aws.get_region_output(opts=invoke).region
 
-        vpc = aws.ec2.Vpc(
-            f"{name}-vpc",
-            ipv4_ipam_pool_id=args.ipam_pool_id,
-            ipv4_netmask_length=args.vpc_netmask_length,
+        vpc = self._vpc()
+        private_subnets, public_subnets = self._subnets(vpc)
+        private_routes = self._routing(vpc, private_subnets, public_subnets)
+        s3 = self._endpoints(vpc, private_subnets, private_routes)
+
+        self.vpc_id = vpc.id
+        self.vpc_cidr = vpc.cidr_block
+        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private_subnets])
+        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public_subnets])
+        self.private_route_table_id = private_routes.id
+        self.s3_prefix_list_id = s3.prefix_list_id
+        self.endpoint_security_group_ids = {
+            endpoint: sg.id for endpoint, sg in self._endpoint_sgs.items()
+        }
+        self.register_outputs({
+            "vpc_id": self.vpc_id,
+            "vpc_cidr": self.vpc_cidr,
+            "private_subnet_ids": self.private_subnet_ids,
+            "public_subnet_ids": self.public_subnet_ids,
+            "private_route_table_id": self.private_route_table_id,
+            "s3_prefix_list_id": self.s3_prefix_list_id,
+            "endpoint_security_group_ids": self.endpoint_security_group_ids,
+        })
+
+    def _child(self, **kwargs: Any) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, **kwargs)
+
+    def _vpc(self) -> aws.ec2.Vpc:
+        """The VPC, its CIDR allocated from the account's IPAM pool."""
+        return aws.ec2.Vpc(
+            f"{self._name}-vpc",
+            ipv4_ipam_pool_id=self._args.ipam_pool_id,
+            ipv4_netmask_length=self._args.vpc_netmask_length,
             enable_dns_support=True,
             enable_dns_hostnames=True,  # interface endpoints' private DNS needs both
-            tags={"Name": name},
-            opts=child,
+            tags={"Name": self._name},
+            opts=self._child(),
         )
 
+    def _zones(self) -> pulumi.Output[list[str]]:
+        """The first availability_zone_count usable AZs of the region (one lookup)."""
         zones = aws.get_availability_zones_output(
             state="available",
             # Local/Wavelength zones cannot host MSK or an ALB pair.
             filters=[aws.GetAvailabilityZonesFilterArgs(
                 name="opt-in-status", values=["opt-in-not-required"])],
-            opts=invoke,
+            opts=pulumi.InvokeOptions(parent=self),
         ).names
+        count, name = self._args.availability_zone_count, self._name
+
+        def pick(names: list[str]) -> list[str]:
+            if len(names) < count:
+                raise ValueError(f"{name}: the region has {len(names)} usable AZs, "
+                                 f"availability_zone_count is {count}")
+            return names[:count]
+
+        return zones.apply(pick)
+
+    def _subnets(self, vpc: aws.ec2.Vpc) -> tuple[list[aws.ec2.Subnet], list[aws.ec2.Subnet]]:
+        """One private and one public subnet per AZ, cut from the VPC's CIDR: private subnets
+        take its first blocks, public ones the next."""
+        name, args = self._name, self._args
         count = args.availability_zone_count
-
-        def zone(index: int) -> pulumi.Output[str]:
-            def pick(names: list[str]) -> str:
-                if len(names) < count:
-                    raise ValueError(f"{name}: the region has {len(names)} usable AZs, "
-                                     f"availability_zone_count is {count}")
-                return names[index]
-
-            return zones.apply(pick)
+        zones = self._zones()
 
         def subnet(kind: str, index: int, block: int) -> aws.ec2.Subnet:
             return aws.ec2.Subnet(
                 f"{name}-{kind}-{index}",
                 vpc_id=vpc.id,
-                availability_zone=zone(index),
+                availability_zone=zones.apply(lambda names: names[index]),
                 cidr_block=vpc.cidr_block.apply(
                     lambda cidr: subnet_cidr(cidr, args.subnet_netmask_length, block)),
                 map_public_ip_on_launch=False,  # nothing here gets a public IP by default
@@ -116,15 +153,17 @@ class Network(pulumi.ComponentResource):
                 # AWS frees a VPC Lambda's (and an MSK mapping's) network interfaces up to ~40
                 # minutes after they are deleted; until then the subnet cannot be deleted, so
                 # the delete waits instead of failing the destroy.
-                opts=pulumi.ResourceOptions(parent=self,
-                                            custom_timeouts=pulumi.CustomTimeouts(delete="45m")),
+                opts=self._child(custom_timeouts=pulumi.CustomTimeouts(delete="45m")),
             )
 
-        # Private subnets take the VPC's first blocks, public ones the next.
-        private_subnets = [subnet("private", i, i) for i in range(count)]
-        public_subnets = [subnet("public", i, count + i) for i in range(count)]
+        return ([subnet("private", i, i) for i in range(count)],
+                [subnet("public", i, count + i) for i in range(count)])
 
-        # --- routing: public -> IGW; private: local only (no NAT, no default route) ----------
+    def _routing(self, vpc: aws.ec2.Vpc, private_subnets: list[aws.ec2.Subnet],
+                 public_subnets: list[aws.ec2.Subnet]) -> aws.ec2.RouteTable:
+        """Public subnets route to the internet gateway; private ones stay local (no NAT, no
+        default route). Returns the private route table (the S3 gateway endpoint's)."""
+        name, child = self._name, self._child()
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, opts=child)
         public_routes = aws.ec2.RouteTable(
             f"{name}-public-rt", vpc_id=vpc.id, tags={"Name": f"{name}-public"}, opts=child
@@ -143,11 +182,15 @@ class Network(pulumi.ComponentResource):
                     f"{name}-{kind}-rta-{index}", subnet_id=sub.id, route_table_id=table.id,
                     opts=child,
                 )
-
         # Managing the default SG with no rules strips AWS's allow-all defaults.
         aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, opts=child)
+        return private_routes
 
-        # --- endpoints --------------------------------------------------------------------
+    def _endpoints(self, vpc: aws.ec2.Vpc, private_subnets: list[aws.ec2.Subnet],
+                   private_routes: aws.ec2.RouteTable) -> aws.ec2.VpcEndpoint:
+        """The S3 gateway endpoint (returned) and one interface endpoint per service, each with
+        its own security group that admits registered clients only."""
+        name, region, child = self._name, self._region, self._child()
         s3 = aws.ec2.VpcEndpoint(
             f"{name}-s3-endpoint",
             vpc_id=vpc.id,
@@ -156,9 +199,8 @@ class Network(pulumi.ComponentResource):
             route_table_ids=[private_routes.id],
             opts=child,
         )
-        private_subnet_ids = [s.id for s in private_subnets]
         self._endpoint_sgs: dict[str, aws.ec2.SecurityGroup] = {}
-        for endpoint in dict.fromkeys(args.interface_endpoints):  # de-duplicated, in order
+        for endpoint in dict.fromkeys(self._args.interface_endpoints):  # de-duplicated, in order
             security_group = aws.ec2.SecurityGroup(
                 f"{name}-{_slug(endpoint)}-endpoint-sg",
                 vpc_id=vpc.id,
@@ -172,30 +214,12 @@ class Network(pulumi.ComponentResource):
                 service_name=pulumi.Output.concat("com.amazonaws.", region, ".", endpoint),
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
-                subnet_ids=private_subnet_ids,
+                subnet_ids=[s.id for s in private_subnets],
                 security_group_ids=[security_group.id],
                 opts=child,
             )
             self._endpoint_sgs[endpoint] = security_group
-
-        self.vpc_id = vpc.id
-        self.vpc_cidr = vpc.cidr_block
-        self.private_subnet_ids = pulumi.Output.all(*private_subnet_ids)
-        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public_subnets])
-        self.private_route_table_id = private_routes.id
-        self.s3_prefix_list_id = s3.prefix_list_id
-        self.endpoint_security_group_ids = {
-            endpoint: sg.id for endpoint, sg in self._endpoint_sgs.items()
-        }
-        self.register_outputs({
-            "vpc_id": self.vpc_id,
-            "vpc_cidr": self.vpc_cidr,
-            "private_subnet_ids": self.private_subnet_ids,
-            "public_subnet_ids": self.public_subnet_ids,
-            "private_route_table_id": self.private_route_table_id,
-            "s3_prefix_list_id": self.s3_prefix_list_id,
-            "endpoint_security_group_ids": self.endpoint_security_group_ids,
-        })
+        return s3
 
     @property
     def endpoints(self) -> tuple[str, ...]:

@@ -32,6 +32,7 @@ from components.lambda_policies import (
     own_log_group_statement,
 )
 from components.network import Network
+from settings import default
 
 # What the function's deployment package holds (paths relative to the project directory), for
 # `lambda_package.build_lambda_archive(TOPIC_ADMIN_PACKAGES, TOPIC_ADMIN_REQUIREMENTS, ...)`.
@@ -55,9 +56,9 @@ class KafkaTopicArgs:
     """The VPC: the function runs in its private subnets."""
     code: pulumi.Archive
     """The function's package: `build_lambda_archive(TOPIC_ADMIN_PACKAGES, ...)`."""
-    topic_name: str = "events"
+    topic_name: str = default("topicName")
     """The topic to provision (Kafka's name rules; checked by the stack settings)."""
-    partitions: int = 3
+    partitions: int = default("topicPartitions")
     """Partitions of the topic. Growing it adds partitions; shrinking fails the deploy."""
     runtime: str = "python3.13"
     """The function's runtime (the package is built for this Python)."""
