@@ -21,8 +21,8 @@ import time
 from contextlib import contextmanager
 
 from event_api.events import build_event, to_record
-from event_consumer.deadletter import SqliteDeadLetterSink
 from event_consumer.handler import build_handler
+from event_consumer.sqlite_sink import SqliteDeadLetterSink
 from kafka.consumer.fetcher import ConsumerRecord
 
 from local.esm import LocalLambdaContext, build_msk_event

@@ -146,8 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"Kafka SASL_SSL {broker.sasl_bootstrap}, PLAINTEXT {broker.plaintext_bootstrap}, "
             f"CA {broker.ca_file}")
 
-        from event_consumer.deadletter import SqliteDeadLetterSink
         from event_consumer.handler import build_handler
+        from event_consumer.sqlite_sink import SqliteDeadLetterSink
 
         dead_letters = work / "dead-letters.sqlite"
         esm = LocalEventSourceMapping(

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 from event_api.events import build_event, to_record
-from event_consumer.deadletter import SqliteDeadLetterSink
 from event_consumer.errors import RetryableError
 from event_consumer.handler import build_handler
 from event_consumer.process import RecordMeta
+from event_consumer.sqlite_sink import SqliteDeadLetterSink
 
 from local.esm.destinations import open_destination
 from tests.fixtures.consumer import (

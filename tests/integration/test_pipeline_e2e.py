@@ -15,11 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
-from event_consumer.deadletter import SqliteDeadLetterSink
 from event_consumer.errors import PoisonRecordError
 from event_consumer.handler import build_handler
 from event_consumer.process import RecordMeta
 from event_consumer.records import decode_event
+from event_consumer.sqlite_sink import SqliteDeadLetterSink
 
 from tests.fixtures.consumer import start_esm_cli, wait_until
 

@@ -46,7 +46,7 @@ def test_replay_rejects_a_bad_source(tmp_path):
 
 
 def test_replay_needs_kafka_settings_unless_dry_run(tmp_path):
-    from event_consumer.deadletter import SqliteDeadLetterSink
+    from event_consumer.sqlite_sink import SqliteDeadLetterSink
 
     SqliteDeadLetterSink(str(tmp_path / "d.db"))
     result = _run(["-m", "event_replay", "--from", f"sqlite:{tmp_path / 'd.db'}"], {})

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from event_consumer.deadletter import SqliteDeadLetterSink
+from event_consumer.sqlite_sink import SqliteDeadLetterSink
 
 ACK_TIMEOUT_S = 30.0
 SQS_WAIT_S = 1  # long-poll briefly; an empty receive ends the replay
