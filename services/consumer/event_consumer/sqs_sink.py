@@ -21,6 +21,10 @@ from event_consumer.errors import DeadLetterError
 
 SQS_MAX_BYTES = 262_144
 SQS_MAX_ENTRIES = 10
+# SendMessageBatch calls in flight at once: 1,000 poison records are 100 calls, ~10 ms each in
+# a region; one after the other they would cost a second of the invocation. boto3 clients are
+# thread-safe (boto3 guide, "Multithreading or multiprocessing with clients").
+PARALLEL_REQUESTS = 8
 S3_PREFIX = "dead-letters/"
 _POINTER_FIELDS = ("letter_id", "reason", "topic", "partition", "offset", "dead_lettered_at")
 
@@ -65,17 +69,30 @@ class SqsDeadLetterSink:
         return self._s3
 
     def send(self, letters: list[dict[str, Any]]) -> None:
-        bodies = [self._message_body(letter) for letter in letters]
-        for chunk in _sqs_chunks(bodies):
-            entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)]
-            try:
-                response = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
-            except Exception as err:  # noqa: BLE001 - any client error means "not stored"
-                raise DeadLetterError(f"SQS SendMessageBatch failed: {err}") from err
-            failed = response.get("Failed") or []
-            if failed:
-                detail = ", ".join(f"{f.get('Code')}: {f.get('Message')}" for f in failed)
-                raise DeadLetterError(f"SQS rejected {len(failed)} dead letters: {detail}")
+        """Every letter stored, or DeadLetterError (then some may be stored twice on the retry:
+        replay publishes each letter id once)."""
+        if not letters:
+            return
+        chunks = list(_sqs_chunks([self._message_body(letter) for letter in letters]))
+        if len(chunks) == 1:
+            self._send_chunk(chunks[0])
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(PARALLEL_REQUESTS, len(chunks))) as pool:
+            for future in [pool.submit(self._send_chunk, chunk) for chunk in chunks]:
+                future.result()  # the first failure raises, after every request has finished
+
+    def _send_chunk(self, chunk: list[str]) -> None:
+        entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)]
+        try:
+            response = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+        except Exception as err:  # noqa: BLE001 - any client error means "not stored"
+            raise DeadLetterError(f"SQS SendMessageBatch failed: {err}") from err
+        failed = response.get("Failed") or []
+        if failed:
+            detail = ", ".join(f"{f.get('Code')}: {f.get('Message')}" for f in failed)
+            raise DeadLetterError(f"SQS rejected {len(failed)} dead letters: {detail}")
 
     def _message_body(self, letter: dict[str, Any]) -> str:
         body = json.dumps(letter)
