@@ -212,7 +212,7 @@ def test_poison_record_dead_letter_replay_processed(
     )
     assert replay.returncode == 0, replay.stderr
     assert json.loads(replay.stdout.splitlines()[-1])["summary"] == {
-        "replayed": 2, "failed": 0, "skipped": 0
+        "replayed": 2, "already_replayed": 0, "in_doubt": 0, "failed": 0, "deleted": 2, "kept": 0
     }
 
     wait_until(lambda: recorder.count() == 1, 30, "the replayed event processed")
