@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with LocalAws(work) as aws:
-        env = {**aws.endpoint_env(), "AWS_REGION": REGION, **FAKE_CREDENTIALS,
+        env = {**aws.client_env(), "AWS_REGION": REGION, **FAKE_CREDENTIALS,
                "DEAD_LETTER_QUEUE_URL": aws.create_queue("event-dead-letters"),
                "DEAD_LETTER_BUCKET": aws.create_bucket("event-dead-letters")}
         for name, value in env.items():

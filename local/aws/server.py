@@ -43,9 +43,11 @@ class LocalAws:
     def log_path(self) -> Path:
         return self.work_dir / "local-aws.log"
 
-    def endpoint_env(self) -> dict[str, str]:
-        """Service-specific endpoint variables (botocore's own configuration, no code paths)."""
-        return {"AWS_ENDPOINT_URL_SQS": self.endpoint, "AWS_ENDPOINT_URL_S3": self.endpoint}
+    def client_env(self) -> dict[str, str]:
+        """Service-specific endpoint variables (botocore's own configuration: the same code paths
+        as in AWS) and the region boto3 signs for (it reads AWS_DEFAULT_REGION, not AWS_REGION)."""
+        return {"AWS_ENDPOINT_URL_SQS": self.endpoint, "AWS_ENDPOINT_URL_S3": self.endpoint,
+                "AWS_DEFAULT_REGION": REGION}
 
     def start(self) -> LocalAws:
         self.work_dir.mkdir(parents=True, exist_ok=True)
