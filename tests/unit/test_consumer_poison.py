@@ -106,3 +106,5 @@ def test_a_partition_list_that_is_not_a_list_is_dead_lettered(dead_letter_db, la
                             process_fn=lambda e, m: None, report_failures=False)
 
     assert handler(event, lambda_context) == {"processed": 1, "dead_lettered": 1}
+    [letter] = stored(dead_letter_db)
+    assert letter["malformed"] == {"not": "a list"}  # kept whole

@@ -76,12 +76,12 @@ def iter_records(event: dict[str, Any]) -> Iterator[MskRecord]:
     must read any garbage a broken producer or mapping sends without failing the batch.
     """
     groups = event.get("records") or {}
-    if not isinstance(groups, dict):
-        yield MskRecord({"records": groups}, "malformed")
+    if not isinstance(groups, dict):  # kept whole, as one malformed "record"
+        yield MskRecord({"malformed": groups}, "malformed")
         return
     for group, records in groups.items():
         if not isinstance(records, list):
-            yield MskRecord({"records": records}, str(group))
+            yield MskRecord({"malformed": records}, str(group))
             continue
         for position, raw in enumerate(records):
             yield MskRecord(raw, group, position)
