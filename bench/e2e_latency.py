@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import httpx
-from event_consumer.deadletter import SqliteDeadLetterSink
 from event_consumer.handler import build_handler
+from event_consumer.sqlite_sink import SqliteDeadLetterSink
 
 from bench._common import machine, summary_ms
 from local.api_server import launch_api_server

@@ -3,13 +3,17 @@
 It starts, in order:
 1. a real Apache Kafka broker (KRaft) with TLS and MSK IAM authentication (`local.kafka_broker`);
 2. the API's production server (`python -m event_api`) writing over SASL_SSL + OAUTHBEARER;
-3. the local MSK event source mapping (`local.esm`) feeding the Lambda handler in-process,
-   with a real SQLite dead-letter store and a JSONL on-failure destination;
+3. a local SQS/S3-compatible server (`local.aws`, moto's server mode) holding the dead-letter queue
+   and bucket, reached through the real boto3 code paths (AWS_ENDPOINT_URL_SQS/_S3);
+4. the local MSK event source mapping (`local.esm`) feeding the Lambda handler in-process; the
+   handler dead-letters to that queue (large letters to the bucket) and the mapping writes its
+   on-failure records to the same queue, like the deployed stack (a mixed queue for `event_replay`);
 then sends a few demo events through the API and shows each one consumed by the handler.
 
 It keeps running (printing where the API listens) until Ctrl-C, or exits after the demo with
-`--exit-after-demo`. Shutdown goes API → consumer → broker and first waits until the consumer has
-committed everything in the topic, so nothing the API acknowledged is left unconsumed.
+`--exit-after-demo`. Shutdown goes API → consumer → broker → SQS/S3 server and first waits until
+the consumer has committed everything in the topic, so nothing the API acknowledged is left
+unconsumed. (The local SQS/S3 server keeps its queue in memory: replay before stopping.)
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 import httpx
 
 from local.api_server import launch_api_server
+from local.aws import LocalAws
 from local.esm import BatchOutcome, EsmSettings, LocalEventSourceMapping
 from local.kafka import LocalKafka
 
@@ -134,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 
     say(f"work dir {work}")
     broker = LocalKafka(work / "kafka")
+    aws = LocalAws(work / "aws")
     api = esm = None
     consumed = ConsumedEvents()
     ok = True
@@ -146,24 +152,31 @@ def main(argv: list[str] | None = None) -> int:
         say(f"Kafka SASL_SSL {broker.sasl_bootstrap}, PLAINTEXT {broker.plaintext_bootstrap}, "
             f"CA {broker.ca_file}")
 
-        from event_consumer.deadletter import SqliteDeadLetterSink
+        say("starting the local SQS/S3 server (dead-letter queue and bucket) ...")
+        aws.start()
+        queue_url = aws.create_queue("event-dead-letters")
+        dead_letter_env = {**aws.client_env(), "DEAD_LETTER_QUEUE_URL": queue_url,
+                           "DEAD_LETTER_BUCKET": aws.create_bucket("event-dead-letters")}
+        os.environ.update(dead_letter_env)  # the handler reads its sink from the environment
+
         from event_consumer.handler import build_handler
 
-        dead_letters = work / "dead-letters.sqlite"
         esm = LocalEventSourceMapping(
             EsmSettings(bootstrap_servers=broker.sasl_bootstrap, topics=(TOPIC,),
-                        on_failure=f"jsonl:{work / 'esm-on-failure.jsonl'}",
+                        on_failure=f"sqs:{queue_url}",
                         region=broker.region, ca_file=str(broker.ca_file),
                         batching_window_s=0.2),
-            handler=build_handler(sink=SqliteDeadLetterSink(str(dead_letters)),
-                                  process_fn=consumed.process),
+            handler=build_handler(process_fn=consumed.process, report_failures=False),
             on_batch=consumed.on_batch,
         ).start()
         if not esm.wait_ready(60):
             raise RuntimeError(
                 f"the local event source mapping did not join its group: {esm.error}")
-        say(f"consumer (local event source mapping → Lambda handler) ready; "
-            f"dead letters in {dead_letters}")
+        say("consumer (local event source mapping → Lambda handler) ready; dead letters and "
+            f"on-failure records in {queue_url} (SQS at {aws.endpoint}, log {aws.log_path})")
+        say("replay them with: " + " ".join(f"{k}={v}" for k, v in aws.client_env().items())
+            + f" python -m event_replay --from sqs:{queue_url} "
+              f"--ledger {work / 'replay-ledger.sqlite'}")
 
         api = launch_api_server(broker.client_env(), work, topic=TOPIC, port=args.port)
         say(f"API listening at {api.base_url}  (try: curl '{api.base_url}/current_time?name=Ada')")
@@ -198,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
             say("consumer stopped")
         broker.stop()
         say("Kafka stopped")
+        aws.stop()
+        say("SQS/S3 server stopped")
     return 0 if ok else 1
 
 

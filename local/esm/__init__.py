@@ -1,10 +1,12 @@
 """A local stand-in for Lambda's Amazon MSK event source mapping (`python -m local.esm`).
 
-events.py: AWS's event and on-failure record shapes; poller.py: the mapping itself;
-destinations.py: on-failure destinations; settings.py: flags and environment; __main__.py: CLI.
+aws_shapes.py: the shapes AWS hands a Kafka consumer (MSK event, on-failure record, context);
+poller.py: the mapping itself (batching, invoking, partial batch responses, retries, commits);
+on_failure.py: on-failure destinations (the SQS dead-letter queue, or local files);
+settings.py: flags and environment; __main__.py: the CLI.
 """
 
-from local.esm.events import LocalLambdaContext, build_msk_event, on_failure_record
+from local.esm.aws_shapes import LocalLambdaContext, build_msk_event, on_failure_record
 from local.esm.poller import BatchOutcome, LocalEventSourceMapping
 from local.esm.settings import EsmSettings, SettingsError, load_settings
 

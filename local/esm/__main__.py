@@ -1,6 +1,6 @@
 """A local stand-in for Lambda's Amazon MSK event source mapping, run against the local broker.
 
-    python -m local.esm --topic events --on-failure jsonl:/tmp/esm-failures.jsonl
+    python -m local.esm --topic events [--on-failure sqs:QUEUE_URL|jsonl:PATH|sqlite:PATH]
 
 It behaves like the AWS poller where it matters to the handler and to operators:
 - joins a consumer group over SASL_SSL + OAUTHBEARER (MSK IAM tokens), like the real mapping;
@@ -11,8 +11,10 @@ It behaves like the AWS poller where it matters to the handler and to operators:
   invocation payload limit;
 - invokes the handler in-process (through a JSON round trip, like the Lambda invoke boundary)
   and commits offsets only after the handler succeeded;
-- retries a failed batch up to `max_retry_attempts` (-1 = forever, AWS's default) and then writes
-  AWS's on-failure record to a real local destination (JSONL file or SQLite) and moves on;
+- retries a failed batch up to `max_retry_attempts` (-1 = forever, AWS's default), or with
+  ReportBatchItemFailures only the records the partial batch response names, and then writes
+  AWS's on-failure record where the deployed mapping does (the SQS dead-letter queue, by
+  default when DEAD_LETTER_QUEUE_URL is set; or a JSONL/SQLite file) and moves on;
 - processes one batch at a time, so per-partition order holds;
 - on SIGINT/SIGTERM finishes the in-flight invocation, commits if it succeeded, and closes.
 """
@@ -37,16 +39,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from event_consumer.deadletter import sink_from_env
     from event_consumer.errors import ConfigError
-    from event_consumer.handler import build_handler
+    from event_consumer.handler import build_handler, report_failures_from_env
 
     try:
         # The handler's own configuration is checked now, not at the first invocation.
         sink = sink_from_env()
+        report = report_failures_from_env()
     except ConfigError as err:
         for problem in err.problems:
             print(f"local.esm: handler configuration error: {problem}", file=sys.stderr)
         return 2
-    esm = LocalEventSourceMapping(settings, handler=build_handler(sink=sink))
+    _configure_logging()
+    esm = LocalEventSourceMapping(settings, handler=build_handler(sink=sink,
+                                                                  report_failures=report))
 
     def _graceful(signum: int, _frame: Any) -> None:
         logger.info("signal received; finishing the in-flight batch", extra={"signal": signum})
@@ -74,6 +79,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"local.esm: stopped: {err}", file=sys.stderr)
         return 1
     return 0
+
+
+def _configure_logging() -> None:
+    """Third-party loggers (kafka-python, botocore) at LOG_LEVEL on stderr; whatever the level,
+    no credential, signature or MSK token is written (log_redaction)."""
+    import logging
+    import os
+
+    import log_redaction
+
+    level = getattr(logging, os.environ.get("LOG_LEVEL", "WARNING").upper(), logging.WARNING)
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_redaction.install()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""The poller: join the group, batch, invoke the handler, commit only after success, retry, and
-write AWS's on-failure record when it gives up on a batch."""
+"""The poller: join the group, batch, invoke the handler, commit only after success, retry (the
+whole batch, or with ReportBatchItemFailures what the partial batch response names), and write
+AWS's on-failure record when it gives up on records."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from local.esm.destinations import OnFailureDestination, open_destination
-from local.esm.events import (
+from local.esm.aws_shapes import (
     MAX_PAYLOAD_BYTES,
     LocalLambdaContext,
     build_msk_event,
     on_failure_record,
 )
+from local.esm.on_failure import OnFailureDestination, open_destination
 from local.esm.settings import EsmSettings
 
 logger = Logger(service="local-esm")
@@ -200,72 +201,133 @@ class LocalEventSourceMapping:
                 self._pending.extend(recs)
         return batch
 
-    def _commit(self, consumer: Any, batch: Sequence[Any]) -> dict[str, int]:
+    def _commit(self, consumer: Any, batch: Sequence[Any],
+                pending: Sequence[Any] = ()) -> dict[str, int]:
+        """Commit each partition of the batch up to its first record still `pending` (all of it
+        when nothing is pending). A partition with nothing done is left alone."""
         from kafka.structs import OffsetAndMetadata, TopicPartition
 
+        first_pending: dict[tuple[str, int], int] = {}
+        for rec in pending:
+            tp = (rec.topic, rec.partition)
+            first_pending[tp] = min(first_pending.get(tp, rec.offset), rec.offset)
         next_offsets: dict[tuple[str, int], int] = {}
         for rec in batch:
             tp = (rec.topic, rec.partition)
-            next_offsets[tp] = max(next_offsets.get(tp, 0), rec.offset + 1)
-        consumer.commit(
-            {
+            if tp in first_pending:
+                if rec.offset < first_pending[tp]:
+                    next_offsets[tp] = first_pending[tp]
+            else:
+                next_offsets[tp] = max(next_offsets.get(tp, 0), rec.offset + 1)
+        if next_offsets:
+            consumer.commit({
                 TopicPartition(t, p): OffsetAndMetadata(offset, "", -1)
                 for (t, p), offset in next_offsets.items()
-            }
-        )
+            })
         return {f"{t}-{p}": offset for (t, p), offset in next_offsets.items()}
 
     # -- one batch
 
+    def _invoke(self, records: list[Any]) -> tuple[list[Any] | None, int]:
+        """Invoke once; returns (records still to retry, payload bytes).
+        [] = success; None = the whole invocation failed; else what the partial response names."""
+        s = self.settings
+        payload = json.dumps(build_msk_event(records, s.event_source_arn, s.bootstrap_servers),
+                             separators=(",", ":"))
+        self.invocations += 1
+        try:
+            context = LocalLambdaContext(s.function_name, s.function_arn)
+            # A fresh decode per attempt: the handler must not see a previous attempt's edits.
+            response = self.handler(json.loads(payload), context)
+            # Through JSON, like the response crossing the invoke boundary.
+            response = json.loads(json.dumps(response))
+        except Exception as err:  # noqa: BLE001 - any handler error fails the invocation
+            logger.warning("invocation failed", extra={"records": len(records),
+                                                        "error": repr(err)})
+            return None, len(payload)
+        if not s.report_batch_item_failures:
+            return [], len(payload)  # without ReportBatchItemFailures AWS ignores the response
+        retry = partial_batch_retry(response, records)
+        if retry is None:
+            logger.warning("invalid partial batch response; the whole batch failed",
+                           extra={"response": str(response)[:500]})
+        return retry, len(payload)
+
     def _deliver(self, consumer: Any, batch: list[Any]) -> None:
         s = self.settings
-        payload = json.dumps(
-            build_msk_event(batch, s.event_source_arn, s.bootstrap_servers),
-            separators=(",", ":"),
-        )
+        pending = list(batch)
         attempts = 0
-        succeeded = False
+        payload_size = 0
         while True:
             attempts += 1
-            self.invocations += 1
-            try:
-                context = LocalLambdaContext(s.function_name, s.function_arn)
-                # A fresh decode per attempt: the handler must not see a previous attempt's edits.
-                self.handler(json.loads(payload), context)
-                succeeded = True
+            retry, payload_size = self._invoke(pending)
+            if retry is not None:
+                pending = retry
+            if not pending:
                 break
-            except Exception as err:  # noqa: BLE001 - any handler error fails the invocation
-                logger.warning(
-                    "invocation failed",
-                    extra={"attempt": attempts, "records": len(batch), "error": repr(err)},
-                )
             retries_done = attempts - 1
             if s.max_retry_attempts >= 0 and retries_done >= s.max_retry_attempts:
                 break
             backoff = min(s.retry_backoff_s * 2**retries_done, _MAX_BACKOFF_S)
             if self._stop.wait(backoff):
-                # Shutting down mid-retry: leave the offsets uncommitted so the batch is
-                # delivered again on the next start, as AWS would after a poller restart.
-                logger.info("stopping during retries; batch left uncommitted for redelivery")
-                self._report(BatchOutcome(len(batch), attempts, False, {}, False))
+                # Shutting down mid-retry: commit what succeeded, leave the rest uncommitted so
+                # it is delivered again on the next start, as AWS would after a poller restart.
+                logger.info("stopping during retries; the failed records are left uncommitted")
+                committed = self._commit(consumer, batch, pending)
+                self._report(BatchOutcome(len(batch), attempts, False, committed, False))
                 return
 
         written = False
-        if not succeeded:
-            record = on_failure_record(batch, s, attempts, len(payload.encode("utf-8")))
+        if pending:
+            record = on_failure_record(pending, s, attempts, payload_size)
             self.destination.write(record)
             written = True
             logger.error(
                 "retries exhausted; on-failure record written, moving on",
-                extra={"destination": self.destination.uri, "records": len(batch)},
+                extra={"destination": self.destination.uri, "records": len(pending)},
             )
-        committed = self._commit(consumer, batch)
+        committed = self._commit(consumer, batch)  # done, or handed to the destination
         self.batches += 1
-        self._report(BatchOutcome(len(batch), attempts, succeeded, committed, written))
+        self._report(BatchOutcome(len(batch), attempts, not pending, committed, written))
 
     def _report(self, outcome: BatchOutcome) -> None:
         if self.on_batch is not None:
             self.on_batch(outcome)
+
+
+def partial_batch_retry(response: Any, records: Sequence[Any]) -> list[Any] | None:
+    """The records a Kafka partial batch response sends back, as AWS reads it.
+
+    `{"batchItemFailures": [{"itemIdentifier": {"partition": "<topic>-<partition>", "offset": n}}]}`
+    names, per partition, the record to resume from: it and every later record of that partition
+    are retried, the other partitions succeeded. An empty or null list, or a null/empty response,
+    is a complete success; an identifier that is empty, malformed or not in the batch makes the
+    whole batch a failure (None). Lambda guide, "Configuring error handling controls for Kafka
+    event sources" (https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html)
+    and the success/failure conditions of "Configuring partial batch response with Kinesis Data
+    Streams and Lambda" (the same rules for stream sources).
+    """
+    if not response:
+        return []
+    if not isinstance(response, dict):
+        return None
+    failures = response.get("batchItemFailures")
+    if not failures:
+        return []
+    if not isinstance(failures, list):
+        return None
+    offsets = {(f"{r.topic}-{r.partition}", r.offset) for r in records}
+    resume: dict[str, int] = {}
+    for failure in failures:
+        item = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if not isinstance(item, dict):
+            return None
+        group, offset = item.get("partition"), item.get("offset")
+        if type(offset) is not int or (group, offset) not in offsets:
+            return None
+        resume[group] = min(resume.get(group, offset), offset)
+    return [r for r in records
+            if r.offset >= resume.get(f"{r.topic}-{r.partition}", r.offset + 1)]
 
 
 def _close_quietly(consumer: Any) -> None:

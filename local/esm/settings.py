@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from local.esm.destinations import destination_problem
+from local.esm.on_failure import destination_problem
 
 DESCRIPTION = "A local stand-in for Lambda's Amazon MSK event source mapping."
 _ACCOUNT = "000000000000"  # a fake account id: nothing here talks to AWS
@@ -36,6 +36,9 @@ class EsmSettings:
     starting_position: str = "TRIM_HORIZON"
     function_name: str = "event-consumer-local"
     request_timeout_ms: int = 30_000
+    # FunctionResponseTypes=["ReportBatchItemFailures"]: the handler's partial batch response
+    # decides what is retried (poller.py); set it with REPORT_BATCH_ITEM_FAILURES=true.
+    report_batch_item_failures: bool = False
 
     @property
     def event_source_arn(self) -> str:
@@ -83,11 +86,21 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     p.add_argument("--max-retry-attempts", default=e("ESM_MAX_RETRY_ATTEMPTS", "3"))
     p.add_argument("--retry-backoff-s", default=e("ESM_RETRY_BACKOFF_S", "0.5"))
     p.add_argument("--starting-position", default=e("ESM_STARTING_POSITION", "TRIM_HORIZON"))
+    # Like the deployed mapping: the on-failure records go to the dead-letter queue when there is
+    # one (a mixed queue that event_replay reads), else to a local file.
+    queue = e("DEAD_LETTER_QUEUE_URL", "").strip()
     p.add_argument(
         "--on-failure",
-        default=e("ESM_ON_FAILURE", "jsonl:esm-on-failure.jsonl"),
-        help="jsonl:PATH or sqlite:PATH",
+        default=e("ESM_ON_FAILURE", f"sqs:{queue}" if queue else "jsonl:esm-on-failure.jsonl"),
+        help="sqs:QUEUE_URL, jsonl:PATH or sqlite:PATH",
     )
+    # One switch for both sides, as the deployed stack sets them together: the handler's
+    # REPORT_BATCH_ITEM_FAILURES=true also turns the mapping's response type on.
+    reporting = e("REPORT_BATCH_ITEM_FAILURES", "").strip().lower() == "true"
+    p.add_argument("--function-response-types",
+                   default=e("ESM_FUNCTION_RESPONSE_TYPES",
+                             "ReportBatchItemFailures" if reporting else ""),
+                   help="ReportBatchItemFailures, or empty")
     return p
 
 
@@ -114,6 +127,10 @@ def load_settings(
         problems.append(
             f"ESM_STARTING_POSITION must be TRIM_HORIZON or LATEST, got {args.starting_position!r}"
         )
+    response_types = [t.strip() for t in args.function_response_types.split(",") if t.strip()]
+    if set(response_types) - {"ReportBatchItemFailures"}:
+        problems.append("ESM_FUNCTION_RESPONSE_TYPES must be ReportBatchItemFailures or empty, "
+                        f"got {args.function_response_types!r}")
     dest_problem = destination_problem(args.on_failure)
     if dest_problem:
         problems.append(f"ESM_ON_FAILURE (--on-failure): {dest_problem}")
@@ -133,6 +150,7 @@ def load_settings(
         ),
         retry_backoff_s=_float(problems, "ESM_RETRY_BACKOFF_S", args.retry_backoff_s, 0, 60),
         starting_position=args.starting_position,
+        report_batch_item_failures="ReportBatchItemFailures" in response_types,
     )
     if problems:
         raise SettingsError(problems)

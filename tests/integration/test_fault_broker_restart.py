@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from event_consumer.deadletter import SqliteDeadLetterSink
 from event_consumer.handler import build_handler
+from event_consumer.sqlite_sink import SqliteDeadLetterSink
 
 from local.esm import EsmSettings, LocalEventSourceMapping
 

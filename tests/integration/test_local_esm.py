@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 from event_api.events import build_event, to_record
-from event_consumer.deadletter import SqliteDeadLetterSink
 from event_consumer.errors import RetryableError
 from event_consumer.handler import build_handler
 from event_consumer.process import RecordMeta
+from event_consumer.sqlite_sink import SqliteDeadLetterSink
 
-from local.esm.destinations import open_destination
+from local.esm.on_failure import open_destination
 from tests.fixtures.consumer import (
     committed_offsets,
     end_offsets,
@@ -212,7 +212,7 @@ def test_poison_record_dead_letter_replay_processed(
     )
     assert replay.returncode == 0, replay.stderr
     assert json.loads(replay.stdout.splitlines()[-1])["summary"] == {
-        "replayed": 2, "failed": 0, "skipped": 0
+        "replayed": 2, "already_replayed": 0, "in_doubt": 0, "failed": 0, "deleted": 2, "kept": 0
     }
 
     wait_until(lambda: recorder.count() == 1, 30, "the replayed event processed")
@@ -279,3 +279,56 @@ def test_cli_runs_the_handler_and_stops_cleanly_on_sigterm(kafka_broker, kafka_t
     committed = committed_offsets(kafka_broker, "cli")
     assert sum(committed.values()) == 2
     assert "local event source mapping stopped" in log.read_text()
+
+
+class FlakyAt:
+    """process(): a retryable failure for one name, the first `times` attempts (or always)."""
+
+    def __init__(self, name: str, times: int | None) -> None:
+        self.name, self.times, self.failures = name, times, 0
+        self.calls: list[tuple[str, int]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, event: dict[str, Any], meta: RecordMeta) -> None:
+        with self.lock:
+            if event["name"] == self.name and (self.times is None or self.failures < self.times):
+                self.failures += 1
+                raise RetryableError(f"{self.name} not yet")
+            self.calls.append((event["name"], meta.offset))
+
+
+def test_partial_batch_response_retries_only_from_the_failed_record(
+    kafka_broker, kafka_topic, esm_runner, tmp_path
+):
+    produce(kafka_broker, kafka_topic, api_messages(["A", "B", "Flaky", "D", "E"], partition=0))
+    process = FlakyAt("Flaky", times=2)
+    handler = build_handler(sink=SqliteDeadLetterSink(str(tmp_path / "dl.db")), process_fn=process,
+                            report_failures=True)
+    esm = esm_runner(kafka_topic, handler, batching_window_s=1.0, max_retry_attempts=5,
+                     report_batch_item_failures=True)
+
+    wait_until(lambda: committed_offsets(kafka_broker, esm.settings.group_id).get(
+        (kafka_topic, 0)) == 5, 60, "partition 0 committed to its end")
+    # A and B are not processed again on the retries: the mapping resumed at "Flaky".
+    assert process.calls == [("A", 0), ("B", 1), ("Flaky", 2), ("D", 3), ("E", 4)]
+    assert esm.invocations == 3
+
+
+def test_exhausted_partial_failures_go_to_the_dead_letter_queue_as_batch_info(
+    kafka_broker, kafka_topic, esm_runner, dead_letter_aws, tmp_path
+):
+    produce(kafka_broker, kafka_topic, api_messages(["A", "B", "Stuck", "D"], partition=2))
+    process = FlakyAt("Stuck", times=None)
+    handler = build_handler(process_fn=process, report_failures=True)  # SQS + S3 sink
+    esm = esm_runner(kafka_topic, handler, batching_window_s=1.0, max_retry_attempts=1,
+                     report_batch_item_failures=True,
+                     on_failure=f"sqs:{dead_letter_aws.queue_url}")
+
+    wait_until(lambda: committed_offsets(kafka_broker, esm.settings.group_id).get(
+        (kafka_topic, 2)) == 4, 60, "partition 2 committed past the records given up on")
+    [record] = dead_letter_aws.drain()
+    # Only what was still failing is named: from "Stuck" (offset 2) to the end of the batch.
+    info = record["KafkaBatchInfo"]["recordsInfo"][f"{kafka_topic}-2"]
+    assert (info["firstRecordOffset"], info["lastRecordOffset"]) == ("2", "3")
+    assert record["KafkaBatchInfo"]["batchSize"] == 2
+    assert process.calls == [("A", 0), ("B", 1)]

@@ -48,7 +48,11 @@ def test_exit_after_demo_shows_every_demo_event_consumed(tmp_path):
     log = out.read_text()
     assert "demo: 3/3 acknowledged, all consumed by the handler" in log
     assert log.count("[pipeline] consumed ") == 3
-    assert "Kafka stopped" in log
+    # The dead-letter queue is a real local SQS server, shared with the mapping's on-failure
+    # records, and the way to replay it is printed.
+    assert "dead letters and on-failure records in http://127.0.0.1:" in log
+    assert "python -m event_replay --from sqs:http://127.0.0.1:" in log
+    assert "Kafka stopped" in log and "SQS/S3 server stopped" in log
 
 
 def test_ctrl_c_stops_everything_and_loses_nothing_acknowledged(tmp_path):

@@ -15,11 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
-from event_consumer.deadletter import SqliteDeadLetterSink
+from event_consumer.deadletter import letter_kind
 from event_consumer.errors import PoisonRecordError
 from event_consumer.handler import build_handler
 from event_consumer.process import RecordMeta
 from event_consumer.records import decode_event
+from event_consumer.sqlite_sink import SqliteDeadLetterSink
 
 from tests.fixtures.consumer import start_esm_cli, wait_until
 
@@ -107,3 +108,65 @@ def test_api_event_dead_lettered_then_replayed_is_processed_identically(
     assert event == digits  # identical to what the API answered and wrote
     assert dict(meta.headers)["event_id"] == digits["event_id"].encode()
     assert SqliteDeadLetterSink(str(db)).read() == []
+
+
+def test_the_mixed_queue_round_trip_processes_every_event_once(
+    kafka_broker, kafka_topic, api_server, esm_runner, dead_letter_aws, tmp_path
+):
+    """The deployed shape, locally: handler letters and the mapping's on-failure records in one
+    SQS queue; after the fix, one replay brings every event back, each processed exactly once."""
+    from event_consumer.errors import RetryableError
+
+    server = _ready_api(api_server, kafka_broker, kafka_topic)
+    broken = {"on": True}  # a downstream outage for one customer, fixed later
+    calls: list[str] = []
+    lock = threading.Lock()
+
+    def process(event: dict, meta: RecordMeta) -> None:
+        if broken["on"] and event["name"].startswith("Later"):
+            raise RetryableError("downstream down")
+        with lock:
+            calls.append(event["event_id"])
+
+    def decode(record):  # consumer v1 rejects digits in names; v2 (after the fix) accepts them
+        event = decode_event(record)
+        if broken["on"] and any(c.isdigit() for c in event["name"]):
+            raise PoisonRecordError("schema: digits in name (consumer v1)")
+        return event
+
+    esm = esm_runner(kafka_topic, build_handler(process_fn=process, decode=decode,
+                                                report_failures=True),
+                     report_batch_item_failures=True, max_retry_attempts=1,
+                     on_failure=f"sqs:{dead_letter_aws.queue_url}")
+    sent = [_call(server, name) for name in ("Ada", "R2D2", "LaterBob", "Cy", "LaterDee")]
+    wait_until(lambda: sum(committed_offsets_of(kafka_broker, esm)) == 5, 90,
+               "every record committed: processed, dead-lettered or handed to the queue")
+    kinds = sorted(letter_kind(b) for b in peek(dead_letter_aws))
+    assert "letter" in kinds and "batch-info" in kinds  # the mixed queue
+
+    broken["on"] = False  # the fix is deployed; now replay
+    env = {**os.environ, **kafka_broker.client_env(), **dead_letter_aws.aws.client_env(),
+           "KAFKA_TOPIC": kafka_topic}
+    replay = subprocess.run(
+        [sys.executable, "-m", "event_replay", "--from", f"sqs:{dead_letter_aws.queue_url}",
+         "--ledger", str(tmp_path / "ledger.sqlite")],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert replay.returncode == 0, replay.stderr + replay.stdout
+
+    wait_until(lambda: set(calls) == {e["event_id"] for e in sent}, 90,
+               "every acknowledged event processed after the replay")
+    assert sorted(calls) == sorted(e["event_id"] for e in sent)  # each exactly once
+    assert dead_letter_aws.drain() == []
+
+
+def committed_offsets_of(broker, esm) -> list[int]:
+    from tests.fixtures.consumer import committed_offsets
+
+    return list(committed_offsets(broker, esm.settings.group_id).values())
+
+
+def peek(aws) -> list[dict]:
+    bodies = aws.drain()
+    for body in bodies:
+        aws.sqs.send_message(QueueUrl=aws.queue_url, MessageBody=json.dumps(body))
+    return bodies

@@ -46,7 +46,7 @@ def test_replay_rejects_a_bad_source(tmp_path):
 
 
 def test_replay_needs_kafka_settings_unless_dry_run(tmp_path):
-    from event_consumer.deadletter import SqliteDeadLetterSink
+    from event_consumer.sqlite_sink import SqliteDeadLetterSink
 
     SqliteDeadLetterSink(str(tmp_path / "d.db"))
     result = _run(["-m", "event_replay", "--from", f"sqlite:{tmp_path / 'd.db'}"], {})
@@ -56,3 +56,11 @@ def test_replay_needs_kafka_settings_unless_dry_run(tmp_path):
     dry = _run(["-m", "event_replay", "--from", f"sqlite:{tmp_path / 'd.db'}",
                 "--dry-run"], {})
     assert dry.returncode == 0 and '"replayed": 0' in dry.stdout
+
+
+def test_replay_from_a_queue_needs_a_ledger():
+    result = _run(["-m", "event_replay", "--from",
+                   "sqs:https://sqs.us-east-1.amazonaws.com/123456789012/dlq"],
+                  {"AWS_DEFAULT_REGION": "us-east-1"})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "replay: --ledger PATH is required with sqs:" in result.stderr

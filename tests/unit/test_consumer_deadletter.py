@@ -1,7 +1,10 @@
-"""Dead-letter sink selection and the SQS sink's batching (SQS itself cannot be reached here)."""
+"""Dead-letter sinks: selection by environment, the SQLite store's uniqueness (issue 15 point 2),
+and the SQS + S3 sink against a real SQS/S3-compatible server (moto's server mode, `local.aws`)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import subprocess
 import sys
@@ -9,20 +12,35 @@ import sys
 import boto3
 import pytest
 from botocore.stub import Stubber
-from event_consumer.deadletter import (
-    SQS_MAX_BYTES,
-    SqliteDeadLetterSink,
-    SqsDeadLetterSink,
-    sink_from_env,
-)
+from event_consumer.deadletter import dead_letter, letter_kind, sink_from_env
 from event_consumer.errors import ConfigError, DeadLetterError
+from event_consumer.records import MskRecord
+from event_consumer.sqlite_sink import SqliteDeadLetterSink
+from event_consumer.sqs_sink import SQS_MAX_BYTES, SqsDeadLetterSink
 
 QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/event-dlq"
 
 
+def record(offset: int = 0, value: bytes = b"\xffpoison", **raw) -> MskRecord:
+    fields = {"topic": "events", "partition": 0, "offset": offset, "timestamp": 1,
+              "key": None, "value": base64.b64encode(value).decode(), "headers": []}
+    return MskRecord(fields | raw, "events-0", offset)
+
+
+def letter(offset: int = 0, size: int = 10, value: bytes | None = None) -> dict:
+    return dead_letter(record(offset, b"x" * size if value is None else value), "r")
+
+
+# --- selection -------------------------------------------------------------------------------
+
 def test_sqlite_sink_selected_by_env(tmp_path):
     sink = sink_from_env({"DEAD_LETTER_SQLITE_PATH": str(tmp_path / "d.sqlite")})
     assert isinstance(sink, SqliteDeadLetterSink)
+
+
+def test_sqs_sink_selected_by_env(dead_letter_aws):
+    sink = sink_from_env(dead_letter_aws.env())
+    assert isinstance(sink, SqsDeadLetterSink) and sink.bucket == dead_letter_aws.bucket
 
 
 @pytest.mark.parametrize(
@@ -30,7 +48,12 @@ def test_sqlite_sink_selected_by_env(tmp_path):
     [
         ({}, "no dead-letter sink"),
         ({"DEAD_LETTER_QUEUE_URL": QUEUE, "DEAD_LETTER_SQLITE_PATH": "/tmp/x"}, "only one"),
-        ({"DEAD_LETTER_QUEUE_URL": "sqs://queue"}, "https:// SQS queue URL"),
+        ({"DEAD_LETTER_QUEUE_URL": "sqs://queue", "DEAD_LETTER_BUCKET": "b-1"},
+         "https:// SQS queue URL"),
+        ({"DEAD_LETTER_QUEUE_URL": "http://sqs.example.com/1/q", "DEAD_LETTER_BUCKET": "b-1"},
+         "http:// on loopback"),
+        ({"DEAD_LETTER_QUEUE_URL": QUEUE}, "DEAD_LETTER_BUCKET is required"),
+        ({"DEAD_LETTER_QUEUE_URL": QUEUE, "DEAD_LETTER_BUCKET": "Not_A_Bucket"}, "S3 bucket name"),
         ({"DEAD_LETTER_SQLITE_PATH": "/no/such/dir/d.sqlite"}, "does not exist"),
     ],
 )
@@ -40,50 +63,92 @@ def test_bad_sink_configuration_is_one_clear_message(env, message):
     assert len(caught.value.problems) == 1 and message in caught.value.problems[0]
 
 
-def _letter(i: int, size: int = 10) -> dict:
-    return {"reason": "r", "topic": "t", "partition": 0, "offset": i, "value": "A" * size}
+# --- SQLite: nothing reported stored is dropped -----------------------------------------------
+
+def test_sqlite_keeps_a_different_record_at_the_same_coordinates(tmp_path):
+    # A topic deleted and recreated: offset 0 of partition 0 holds a different record.
+    sink = SqliteDeadLetterSink(str(tmp_path / "d.sqlite"))
+    first, second = letter(0, value=b"\xffold"), letter(0, value=b"\xffnew")
+    sink.send([first])
+    sink.send([second])
+    assert [body["value"] for _, body in sink.read()] == [first["value"], second["value"]]
 
 
-def _client():
-    return boto3.client("sqs", region_name="us-east-1", aws_access_key_id="x",
-                        aws_secret_access_key="x")
+def test_sqlite_stores_a_byte_identical_redelivery_once(tmp_path):
+    sink = SqliteDeadLetterSink(str(tmp_path / "d.sqlite"))
+    sink.send([letter(3)])
+    sink.send([letter(3)])  # the mapping retried the batch: same record, same bytes
+    assert len(sink.read()) == 1
 
 
-def test_sqs_sink_sends_batches_of_at_most_ten_within_the_size_limit():
-    # botocore's Stubber checks each request against the real SQS API model; no network.
-    client = _client()
-    letters = [_letter(i) for i in range(23)] + [_letter(100 + i, 100_000) for i in range(3)]
-    with Stubber(client) as stub:
-        for _ in range(4):
-            stub.add_response("send_message_batch", {"Successful": [], "Failed": []})
-        sent = []
-        client.meta.events.register(
-            "provide-client-params.sqs.SendMessageBatch",
-            lambda params, **_: sent.append(
-                [json.loads(e["MessageBody"]) for e in params["Entries"]]
-            ),
-        )
-        SqsDeadLetterSink(QUEUE, client=client).send(letters)
-        stub.assert_no_pending_responses()
-    assert [len(b) for b in sent] == [10, 10, 5, 1]
-    assert [x for b in sent for x in b] == letters
-    assert all(sum(len(json.dumps(x)) for x in b) <= SQS_MAX_BYTES for b in sent)
+def test_sqlite_refuses_the_old_lossy_layout(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute('CREATE TABLE dead_letters (id INTEGER PRIMARY KEY, topic TEXT, partition '
+                     'INTEGER, "offset" INTEGER, reason TEXT, body TEXT, '
+                     'UNIQUE (topic, partition, "offset"))')
+    with pytest.raises(ConfigError, match="old format"):
+        SqliteDeadLetterSink(str(path))
+
+
+# --- SQS + S3 against the local server ---------------------------------------------------------
+
+def test_sqs_sink_delivers_every_letter_in_batches_within_the_limits(dead_letter_aws):
+    sink = sink_from_env(dead_letter_aws.env())
+    requests = []
+    sink.sqs.meta.events.register(
+        "provide-client-params.sqs.SendMessageBatch",
+        lambda params, **_: requests.append([len(e["MessageBody"]) for e in params["Entries"]]))
+    letters = [letter(i) for i in range(23)] + [letter(100 + i, 100_000) for i in range(3)]
+
+    sink.send(letters)
+
+    assert [len(r) for r in requests][:2] == [10, 10] and sum(map(len, requests)) == 26
+    assert all(len(sizes) <= 10 and sum(sizes) <= SQS_MAX_BYTES for sizes in requests)
+    received = dead_letter_aws.drain()
+    assert sorted(x["letter_id"] for x in received) == sorted(x["letter_id"] for x in letters)
+    assert all(letter_kind(x) == "letter" for x in received)
+
+
+def test_an_oversized_letter_goes_to_s3_whole_with_a_pointer_in_the_queue(dead_letter_aws):
+    big = letter(7, size=SQS_MAX_BYTES)  # base64 makes it a third bigger still
+    small = letter(8)
+
+    sink_from_env(dead_letter_aws.env()).send([big, small])
+
+    received = {x["offset"]: x for x in dead_letter_aws.drain()}
+    assert letter_kind(received[8]) == "letter" and received[8] == small
+    pointer = received[7]
+    assert letter_kind(pointer) == "pointer"
+    assert len(json.dumps(pointer)) < 2_000
+    assert pointer["letter_id"] == big["letter_id"] and pointer["reason"] == big["reason"]
+    stored = dead_letter_aws.object(pointer["s3"]["key"])
+    assert json.loads(stored) == big  # the full payload, not truncated
+    assert pointer["s3"] == {"bucket": dead_letter_aws.bucket, "key": pointer["s3"]["key"],
+                             "bytes": len(stored), "sha256": hashlib.sha256(stored).hexdigest()}
+
+
+def test_an_unreachable_queue_is_a_dead_letter_error(dead_letter_aws, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:9")  # nothing listens there
+    sink = sink_from_env(dead_letter_aws.env() | {"AWS_ENDPOINT_URL_SQS": "http://127.0.0.1:9"})
+    with pytest.raises(DeadLetterError, match="SQS SendMessageBatch failed"):
+        sink.send([letter(0)])
 
 
 def test_sqs_partial_failure_raises():
-    client = _client()
+    # A partial failure cannot be provoked on the local server: botocore's Stubber checks the
+    # response against SQS's real API model instead.
+    client = boto3.client("sqs", region_name="us-east-1", aws_access_key_id="x",
+                          aws_secret_access_key="x")
     with Stubber(client) as stub:
         stub.add_response("send_message_batch", {
             "Successful": [],
             "Failed": [{"Id": "0", "SenderFault": False, "Code": "InternalError", "Message": "x"}],
         })
         with pytest.raises(DeadLetterError, match="rejected 1"):
-            SqsDeadLetterSink(QUEUE, client=client).send([_letter(0)])
-
-
-def test_oversized_dead_letter_raises_rather_than_truncating():
-    with pytest.raises(DeadLetterError, match="exceeds the SQS limit"):
-        SqsDeadLetterSink(QUEUE, client=_client()).send([_letter(0, SQS_MAX_BYTES)])
+            SqsDeadLetterSink(QUEUE, "bucket", sqs=client).send([letter(0)])
 
 
 def test_handler_cold_import_does_not_load_boto3(tmp_path):

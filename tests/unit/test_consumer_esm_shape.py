@@ -6,9 +6,11 @@ import base64
 import json
 
 import pytest
+from event_consumer.deadletter import letter_kind
 
 from local.esm import EsmSettings, SettingsError, build_msk_event, load_settings, on_failure_record
-from local.esm.destinations import JsonlDestination, SqliteDestination, open_destination
+from local.esm.on_failure import JsonlDestination, SqliteDestination, open_destination
+from local.esm.poller import partial_batch_retry
 from tests.fixtures.consumer import consumer_record
 
 
@@ -113,3 +115,73 @@ def test_flags_override_environment(tmp_path):
                        "--on-failure", f"sqlite:{tmp_path / 'f.db'}"], env)
     assert s.topics == ("b", "c") and s.batch_size == 500 and s.region == "eu-west-1"
     assert s.on_failure.startswith("sqlite:")
+
+
+# --- partial batch responses (ReportBatchItemFailures) ------------------------------------------
+
+def _batch():
+    return [consumer_record(b"x", partition=p, offset=o) for p in (0, 1) for o in (5, 6, 7)]
+
+
+@pytest.mark.parametrize("response", [None, {}, {"batchItemFailures": []},
+                                      {"batchItemFailures": None}, {"processed": 6}])
+def test_a_response_without_failures_is_a_complete_success(response):
+    assert partial_batch_retry(response, _batch()) == []
+
+
+def test_a_partial_response_retries_from_the_named_offset_of_each_partition():
+    response = {"batchItemFailures": [
+        {"itemIdentifier": {"partition": "events-0", "offset": 7}},
+        {"itemIdentifier": {"partition": "events-1", "offset": 6}},
+        {"itemIdentifier": {"partition": "events-1", "offset": 7}},  # the lowest one counts
+    ]}
+    retry = partial_batch_retry(response, _batch())
+    assert [(r.partition, r.offset) for r in retry] == [(0, 7), (1, 6), (1, 7)]
+
+
+@pytest.mark.parametrize("item", [
+    {"partition": "events-0", "offset": 99},  # not in the batch
+    {"partition": "other-0", "offset": 5},
+    {"partition": "events-0", "offset": "5"},  # offset must be a number
+    {"partition": "", "offset": 5},
+    None, "events-0@5",
+])
+def test_an_invalid_identifier_fails_the_whole_batch(item):
+    assert partial_batch_retry({"batchItemFailures": [{"itemIdentifier": item}]}, _batch()) is None
+
+
+def test_failures_not_a_list_fail_the_whole_batch():
+    assert partial_batch_retry({"batchItemFailures": "events-0"}, _batch()) is None
+
+
+# --- the SQS on-failure destination: where the deployed mapping writes -------------------------
+
+def test_the_on_failure_record_goes_to_the_dead_letter_queue(dead_letter_aws):
+    dest = open_destination(f"sqs:{dead_letter_aws.queue_url}")
+    record = on_failure_record(_batch(), _settings(), invoke_count=2, payload_size=10)
+
+    dest.write(record)
+
+    assert dest.read_all() == [record]  # peeked, still there for event_replay
+    [body] = dead_letter_aws.drain()
+    assert body == record and letter_kind(body) == "batch-info"
+
+
+def test_a_dead_letter_queue_makes_sqs_the_default_destination(monkeypatch):
+    queue = "https://sqs.us-east-1.amazonaws.com/123456789012/dlq"
+    env = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "KAFKA_TOPIC": "a",
+           "AWS_REGION": "us-east-1", "DEAD_LETTER_QUEUE_URL": queue}
+    assert load_settings([], env).on_failure == f"sqs:{queue}"
+    assert load_settings([], {k: v for k, v in env.items() if k != "DEAD_LETTER_QUEUE_URL"}
+                         ).on_failure.startswith("jsonl:")
+
+
+def test_report_batch_item_failures_turns_on_the_mappings_response_type():
+    env = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "KAFKA_TOPIC": "a", "AWS_REGION": "x"}
+    assert load_settings([], env).report_batch_item_failures is False
+    assert load_settings([], env | {"REPORT_BATCH_ITEM_FAILURES": "true"}
+                         ).report_batch_item_failures is True
+    assert load_settings(["--function-response-types", "ReportBatchItemFailures"], env
+                         ).report_batch_item_failures is True
+    with pytest.raises(SettingsError, match="ESM_FUNCTION_RESPONSE_TYPES"):
+        load_settings(["--function-response-types", "Everything"], env)

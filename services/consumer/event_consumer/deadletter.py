@@ -1,47 +1,84 @@
-"""Dead letters: one JSON format, two sinks (SQS in AWS, SQLite locally), chosen by environment.
+"""Dead letters: one JSON format, two sinks (SQS + S3 in AWS, SQLite locally), chosen by env.
 
-Format (SQS message body and SQLite row body alike):
-  {"reason", "topic", "partition", "offset", "timestamp", "key", "value", "headers",
+A letter (SQS message body, S3 object, SQLite row body alike):
+  {"letter_id", "reason", "topic", "partition", "offset", "timestamp", "key", "value", "headers",
    "dead_lettered_at"}
-`key`/`value` are base64 exactly as received and `headers` the received list of {name: [bytes]},
-so `replay` can re-publish the original bytes even when they never decoded.
+`key`/`value`/`headers` are exactly what the mapping delivered (base64 strings and
+{name: [byte, ...]} lists, or whatever a broken producer sent), so `replay` can re-publish the
+original bytes even when they never decoded. `letter_id` is the record's content address
+(records.record_id): a redelivered record gets the same id, a different record a different one.
+
+A letter larger than one SQS message travels as a pointer (see sqs_sink.py):
+  {"letter_id", "reason", "topic", "partition", "offset", "dead_lettered_at",
+   "s3": {"bucket", "key", "bytes", "sha256"}}
+
+The same queue also receives the event source mapping's own on-failure records, which carry
+only metadata (`KafkaBatchInfo`); `replay` tells the three kinds apart with `letter_kind`.
 """
 
 from __future__ import annotations
 
-import json
+import ipaddress
 import os
-import sqlite3
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
-from event_consumer.errors import ConfigError, DeadLetterError
-from event_consumer.records import KafkaRecord
+from event_consumer.errors import ConfigError
+from event_consumer.records import MskRecord, record_id
 
 QUEUE_URL_ENV = "DEAD_LETTER_QUEUE_URL"
+BUCKET_ENV = "DEAD_LETTER_BUCKET"
 SQLITE_PATH_ENV = "DEAD_LETTER_SQLITE_PATH"
+REASON_MAX_CHARS = 500  # a reason quotes producer data (a header name); keep pointers small
 
-# SQS caps a message and a whole SendMessageBatch request at 256 KiB (the conservative,
-# long-standing limit); a batch holds at most 10 entries.
-SQS_MAX_BYTES = 262_144
-SQS_MAX_ENTRIES = 10
+# S3 bucket naming rules (S3 user guide, "General purpose bucket naming rules").
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
 
 
-def dead_letter(record: KafkaRecord, reason: str, now: datetime | None = None) -> dict[str, Any]:
-    """The dead-letter document for one record."""
+def dead_letter(record: MskRecord, reason: str, now: datetime | None = None) -> dict[str, Any]:
+    """The dead-letter document for one record, its payload exactly as delivered."""
     now = now or datetime.now(UTC)
-    return {
-        "reason": reason,
-        "topic": record.topic,
-        "partition": record.partition,
-        "offset": record.offset,
-        "timestamp": record.timestamp,
-        "key": record.key,
-        "value": record.value,
-        "headers": record.headers,
+    get = record.raw.get
+    letter_id = record_id(get("topic"), get("partition"), get("offset"), get("timestamp"),
+                          get("key"), get("value"), get("headers"))
+    if not record.well_formed:  # no usable coordinates: where it sat in the event names it
+        try:
+            shape = repr(record.raw)[:100_000]
+        except RecursionError:
+            shape = "nested too deeply to print"
+        letter_id = record_id(record.group, record.position, None, None, None, shape, letter_id)
+    letter = {
+        "letter_id": letter_id,
+        "reason": reason[:REASON_MAX_CHARS],
+        "topic": get("topic"),
+        "partition": get("partition"),
+        "offset": get("offset"),
+        "timestamp": get("timestamp"),
+        "key": get("key"),
+        "value": get("value"),
+        "headers": get("headers"),
         "dead_lettered_at": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     }
+    if "malformed" in record.raw:  # the mapping sent something that is not a record object
+        letter["malformed"] = record.raw["malformed"]
+    return letter
+
+
+def letter_kind(body: Any) -> str:
+    """"letter" (payload inside), "pointer" (payload in S3), "batch-info" (the mapping's
+    metadata-only on-failure record) or "unknown"."""
+    if not isinstance(body, dict):
+        return "unknown"
+    if isinstance(body.get("KafkaBatchInfo"), dict):
+        return "batch-info"
+    if isinstance(body.get("s3"), dict) and "letter_id" in body:
+        return "pointer"
+    if "letter_id" in body and "value" in body:
+        return "letter"
+    return "unknown"
 
 
 class DeadLetterSink(Protocol):
@@ -49,143 +86,52 @@ class DeadLetterSink(Protocol):
         """Durably store all letters or raise DeadLetterError (the batch is then retried)."""
 
 
-class SqliteDeadLetterSink:
-    """A local dead-letter queue in a real SQLite file; re-delivered records are stored once."""
-
-    SCHEMA = """
-        CREATE TABLE IF NOT EXISTS dead_letters (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            topic TEXT NOT NULL,
-            partition INTEGER NOT NULL,
-            "offset" INTEGER NOT NULL,
-            reason TEXT NOT NULL,
-            body TEXT NOT NULL,
-            UNIQUE (topic, partition, "offset")
-        )
-    """
-
-    def __init__(self, path: str, timeout_s: float = 10.0) -> None:
-        self.path = path
-        self.timeout_s = timeout_s
-        with self._connect() as conn:
-            conn.execute(self.SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        # timeout: how long to wait for another writer's lock (the replay tool may hold one).
-        return sqlite3.connect(self.path, timeout=self.timeout_s)
-
-    def send(self, letters: list[dict[str, Any]]) -> None:
-        if not letters:
-            return
-        rows = [
-            (d["topic"], d["partition"], d["offset"], d["reason"], json.dumps(d)) for d in letters
-        ]
+def queue_url_problem(url: str) -> str | None:
+    """https:// (SQS), or http:// to a loopback SQS-compatible server (the local pipeline)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname:
         try:
-            conn = self._connect()
-            try:
-                with conn:  # one transaction: all letters or none
-                    conn.executemany(
-                        "INSERT OR IGNORE INTO dead_letters"
-                        ' (topic, partition, "offset", reason, body) VALUES (?, ?, ?, ?, ?)',
-                        rows,
-                    )
-            finally:
-                conn.close()
-        except sqlite3.Error as err:
-            raise DeadLetterError(f"SQLite dead-letter store {self.path}: {err}") from err
-
-    def read(self, limit: int | None = None) -> list[tuple[int, dict[str, Any]]]:
-        """(row id, letter) oldest first."""
-        conn = self._connect()
-        try:
-            sql = "SELECT id, body FROM dead_letters ORDER BY id"
-            params: tuple[int, ...] = ()
-            if limit is not None:
-                sql += " LIMIT ?"
-                params = (limit,)
-            return [(row_id, json.loads(body)) for row_id, body in conn.execute(sql, params)]
-        finally:
-            conn.close()
-
-    def delete(self, row_ids: Iterable[int]) -> None:
-        conn = self._connect()
-        try:
-            with conn:
-                conn.executemany("DELETE FROM dead_letters WHERE id = ?", [(i,) for i in row_ids])
-        finally:
-            conn.close()
-
-
-class SqsDeadLetterSink:
-    """The AWS dead-letter queue. boto3 is imported here only, to keep cold starts small."""
-
-    def __init__(self, queue_url: str, client: Any = None) -> None:
-        self.queue_url = queue_url
-        if client is None:
-            import boto3
-            from botocore.config import Config
-
-            # Explicit timeouts and bounded retries: a slow SQS must fail the invocation (so the
-            # batch is retried), not hang it until the Lambda timeout.
-            client = boto3.client(
-                "sqs",
-                config=Config(
-                    connect_timeout=2,
-                    read_timeout=5,
-                    retries={"max_attempts": 3, "mode": "standard"},
-                ),
-            )
-        self.client = client
-
-    def send(self, letters: list[dict[str, Any]]) -> None:
-        for chunk in _sqs_chunks([json.dumps(d) for d in letters]):
-            entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)]
-            try:
-                response = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
-            except Exception as err:  # noqa: BLE001 - any client error means "not stored"
-                raise DeadLetterError(f"SQS SendMessageBatch failed: {err}") from err
-            failed = response.get("Failed") or []
-            if failed:
-                detail = ", ".join(f"{f.get('Code')}: {f.get('Message')}" for f in failed)
-                raise DeadLetterError(f"SQS rejected {len(failed)} dead letters: {detail}")
-
-
-def _sqs_chunks(bodies: list[str]) -> Iterable[list[str]]:
-    chunk: list[str] = []
-    size = 0
-    for body in bodies:
-        n = len(body.encode("utf-8"))
-        if n > SQS_MAX_BYTES:
-            raise DeadLetterError(
-                f"dead letter of {n} bytes exceeds the SQS limit of {SQS_MAX_BYTES}; the batch "
-                "fails and the event source mapping's on-failure destination records it"
-            )
-        if chunk and (len(chunk) == SQS_MAX_ENTRIES or size + n > SQS_MAX_BYTES):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(body)
-        size += n
-    if chunk:
-        yield chunk
+            loopback = parts.hostname == "localhost" or ipaddress.ip_address(
+                parts.hostname).is_loopback
+        except ValueError:
+            loopback = False
+        if loopback:
+            return None
+    return (f"{QUEUE_URL_ENV} must be an https:// SQS queue URL (or http:// on loopback for a "
+            f"local server), got {url!r}")
 
 
 def sink_from_env(env: Mapping[str, str] = os.environ) -> DeadLetterSink:
-    """Exactly one of DEAD_LETTER_QUEUE_URL / DEAD_LETTER_SQLITE_PATH selects the sink."""
+    """DEAD_LETTER_QUEUE_URL + DEAD_LETTER_BUCKET (AWS) or DEAD_LETTER_SQLITE_PATH (local)."""
     queue_url = env.get(QUEUE_URL_ENV, "").strip()
+    bucket = env.get(BUCKET_ENV, "").strip()
     sqlite_path = env.get(SQLITE_PATH_ENV, "").strip()
     if queue_url and sqlite_path:
         raise ConfigError([f"set only one of {QUEUE_URL_ENV} and {SQLITE_PATH_ENV}, not both"])
     if queue_url:
-        if not queue_url.startswith("https://"):
-            raise ConfigError(
-                [f"{QUEUE_URL_ENV} must be an https:// SQS queue URL, got {queue_url!r}"]
-            )
-        return SqsDeadLetterSink(queue_url)
+        problems = []
+        if problem := queue_url_problem(queue_url):
+            problems.append(problem)
+        if not bucket:
+            problems.append(f"{BUCKET_ENV} is required with {QUEUE_URL_ENV}: dead letters larger "
+                            "than one SQS message are stored there")
+        elif not _BUCKET_NAME.match(bucket):
+            problems.append(f"{BUCKET_ENV} must be an S3 bucket name, got {bucket!r}")
+        if problems:
+            raise ConfigError(problems)
+        from event_consumer.sqs_sink import SqsDeadLetterSink
+
+        return SqsDeadLetterSink(queue_url, bucket)
     if sqlite_path:
         parent = os.path.dirname(os.path.abspath(sqlite_path))
         if not os.path.isdir(parent):
             raise ConfigError([f"{SQLITE_PATH_ENV}: directory {parent!r} does not exist"])
+        from event_consumer.sqlite_sink import SqliteDeadLetterSink
+
         return SqliteDeadLetterSink(sqlite_path)
     raise ConfigError(
-        [f"no dead-letter sink: set {QUEUE_URL_ENV} (AWS) or {SQLITE_PATH_ENV} (local)"]
+        [f"no dead-letter sink: set {QUEUE_URL_ENV} and {BUCKET_ENV} (AWS) "
+         f"or {SQLITE_PATH_ENV} (local)"]
     )

@@ -2,7 +2,8 @@
 
 
 class PoisonRecordError(Exception):
-    """A record that can never succeed (bad base64, not UTF-8 JSON, fails the schema)."""
+    """A record that can never succeed (bad envelope or headers, bad base64, not UTF-8, unusable
+    JSON, fails the schema). The handler dead-letters any other decode exception the same way."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -1,235 +1,222 @@
-"""Re-publish dead-lettered records to Kafka, deleting each only after Kafka acknowledged it.
+"""Re-publish dead letters to Kafka exactly once per record.
 
-    python -m event_replay --from sqlite:PATH|sqs:QUEUE_URL [--dry-run] [--limit N]
+    python -m event_replay --from sqs:QUEUE_URL --ledger PATH [--dry-run] [--limit N]
+    python -m event_replay --from sqlite:PATH [--ledger PATH] ...
 
 Kafka settings come from the environment, like the API: KAFKA_BOOTSTRAP_SERVERS,
 KAFKA_SECURITY_PROTOCOL (SASL_SSL|PLAINTEXT), KAFKA_CA_FILE, AWS_REGION, and KAFKA_TOPIC (optional:
 defaults to each record's original topic). Key, value and headers are re-published byte for byte.
+
+The rules (README, "Replay"):
+- never publish a null record: a tombstone letter is reported and kept;
+- never republish a record it already replayed: the durable ledger (ledger.py) is consulted before
+  publishing, across retries and re-runs, and duplicates inside one run (SQS redelivering a
+  message whose visibility timeout passed, the same record in two messages) are published once;
+- never delete what it did not replay: a message leaves its source only when every record it
+  stands for is `done` in the ledger; anything else keeps it, with the reason printed.
 An operator tool (package `event-replay`), never shipped in the Lambda's package.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
 import json
+import logging
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from event_consumer.deadletter import SqliteDeadLetterSink
+from event_replay.expand import Item, expand
+from event_replay.kafka_io import ACK_TIMEOUT_S, OffsetReader, kafka_settings, producer
+from event_replay.ledger import DONE, PENDING, Ledger
+from event_replay.sources import LetterSource, ReplayError, StoredMessage, open_source
 
-ACK_TIMEOUT_S = 30.0
-SQS_WAIT_S = 1  # long-poll briefly; an empty receive ends the replay
-SQS_VISIBILITY_S = 120  # a message being replayed stays hidden while Kafka acknowledges it
-
-
-class ReplayError(Exception):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
+COUNTS = ("replayed", "already_replayed", "in_doubt", "failed", "deleted", "kept")
 
 
-@dataclass(frozen=True)
-class Letter:
-    handle: Any  # SQLite row id or SQS receipt handle
-    body: dict[str, Any]
+class Replay:
+    def __init__(self, source: LetterSource, ledger: Ledger, env: Mapping[str, str], *,
+                 dry_run: bool = False, retry_in_doubt: bool = False, out: Any = sys.stdout):
+        self.source, self.ledger, self.out = source, ledger, out
+        self.dry_run, self.retry_in_doubt = dry_run, retry_in_doubt
+        self.cfg = None if dry_run else kafka_settings(env)
+        self.counts = dict.fromkeys(COUNTS, 0)
+        self._producer = self._reader = self._s3 = None
+        self._kept: list[StoredMessage] = []
 
+    # lazily built clients: a replay of plain letters never opens a Kafka consumer or S3
+    def s3(self) -> Any:
+        if self._s3 is None:
+            import boto3
 
-class LetterSource(Protocol):
-    def batches(self, limit: int | None) -> Iterator[list[Letter]]: ...
+            self._s3 = boto3.client("s3")
+        return self._s3
 
-    def delete(self, letters: list[Letter]) -> None: ...
+    def reader(self) -> Any:
+        if self.dry_run:
+            return _DryReader()
+        if self._reader is None:
+            self._reader = OffsetReader(self.cfg)
+        return self._reader
 
+    def run(self, limit: int | None) -> dict[str, int]:
+        try:
+            for messages in self.source.batches(limit):
+                self._batch(messages)
+        finally:
+            if self._kept:
+                self.source.release(self._kept)
+            if self._producer is not None:
+                self._producer.close(timeout=ACK_TIMEOUT_S)
+            if self._reader is not None:
+                self._reader.close()
+        return self.counts
 
-class SqliteSource:
-    def __init__(self, path: str) -> None:
-        if not os.path.isfile(path):
-            raise ReplayError([f"--from sqlite:{path}: no such file"])
-        self.store = SqliteDeadLetterSink(path)
+    def _batch(self, messages: list[StoredMessage]) -> None:
+        planned = [(m, expand(m, self.s3, self.reader)) for m in messages]
+        states = self.ledger.states(i.record_id for _, items in planned for i in items)
+        queued: dict[str, Item] = {}
+        for message, items in planned:
+            for item in items:
+                state = states.get(item.record_id)
+                if state == DONE:
+                    self._say("already-replayed", item)
+                    self.counts["already_replayed"] += 1
+                elif state == PENDING and not self.retry_in_doubt:
+                    message.kept.append(f"{item.origin}: in doubt (a previous run stopped after "
+                                        "publishing may have started; check the topic, then "
+                                        "--retry-in-doubt)")
+                    self.counts["in_doubt"] += 1
+                elif item.record_id not in queued:  # a duplicate inside this run goes once
+                    queued[item.record_id] = item
+        if self.dry_run:
+            for item in queued.values():
+                self._say("would-replay", item)
+                self.counts["replayed"] += 1
+            for message, _ in planned:
+                if message.kept:
+                    self._keep(message)
+            return
+        self._publish(list(queued.values()))
+        self._settle(planned)
 
-    def batches(self, limit: int | None) -> Iterator[list[Letter]]:
-        # Read once: letters that fail again are not re-read in the same run.
-        rows = self.store.read(limit)
-        for i in range(0, len(rows), 500):
-            yield [Letter(row_id, body) for row_id, body in rows[i : i + 500]]
-
-    def delete(self, letters: list[Letter]) -> None:
-        self.store.delete(letter.handle for letter in letters)
-
-
-class SqsSource:
-    """Not exercised by the test suite (no AWS here); same contract as SqliteSource."""
-
-    def __init__(self, queue_url: str) -> None:
-        import boto3
-        from botocore.config import Config
-
-        self.queue_url = queue_url
-        self.client = boto3.client(
-            "sqs",
-            config=Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 3}),
-        )
-
-    def batches(self, limit: int | None) -> Iterator[list[Letter]]:
-        seen = 0
-        while limit is None or seen < limit:
-            want = 10 if limit is None else min(10, limit - seen)
-            response = self.client.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=want,
-                WaitTimeSeconds=SQS_WAIT_S,
-                VisibilityTimeout=SQS_VISIBILITY_S,
-            )
-            messages = response.get("Messages") or []
-            if not messages:
-                return
-            seen += len(messages)
-            yield [Letter(m["ReceiptHandle"], json.loads(m["Body"])) for m in messages]
-
-    def delete(self, letters: list[Letter]) -> None:
-        for i in range(0, len(letters), 10):
-            chunk = letters[i : i + 10]
-            self.client.delete_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[{"Id": str(n), "ReceiptHandle": x.handle} for n, x in enumerate(chunk)],
-            )
-
-
-def open_source(spec: str) -> LetterSource:
-    scheme, sep, target = spec.partition(":")
-    if sep and scheme == "sqlite" and target:
-        return SqliteSource(target)
-    if sep and scheme == "sqs" and target.startswith("https://"):
-        return SqsSource(target)
-    raise ReplayError([f"--from must be sqlite:PATH or sqs:https://QUEUE_URL, got {spec!r}"])
-
-
-def _unb64(text: str | None) -> bytes | None:
-    return None if text is None else base64.b64decode(text, validate=True)
-
-
-def kafka_message(
-    body: dict[str, Any],
-) -> tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]:
-    """The original key, value and headers of a dead letter, as bytes."""
-    headers = [(name, bytes(v)) for entry in body.get("headers") or [] for name, v in entry.items()]
-    return _unb64(body.get("key")), _unb64(body.get("value")), headers
-
-
-def kafka_settings(env: Mapping[str, str]) -> dict[str, Any]:
-    problems = []
-    bootstrap = env.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
-    if not bootstrap:
-        problems.append("KAFKA_BOOTSTRAP_SERVERS is required")
-    protocol = env.get("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
-    if protocol not in ("SASL_SSL", "PLAINTEXT"):
-        problems.append(f"KAFKA_SECURITY_PROTOCOL must be SASL_SSL or PLAINTEXT, got {protocol!r}")
-    region = env.get("AWS_REGION", "").strip()
-    if protocol == "SASL_SSL" and not region:
-        problems.append("AWS_REGION is required for SASL_SSL (MSK IAM tokens)")
-    ca_file = env.get("KAFKA_CA_FILE", "").strip()
-    if ca_file and not os.path.isfile(ca_file):
-        problems.append(f"KAFKA_CA_FILE {ca_file!r} is not a file")
-    if problems:
-        raise ReplayError(problems)
-    return {
-        "bootstrap": bootstrap.split(","),
-        "protocol": protocol,
-        "region": region or None,
-        "ca_file": ca_file or None,
-        "topic": env.get("KAFKA_TOPIC", "").strip() or None,
-    }
-
-
-def _producer(cfg: dict[str, Any]) -> Any:
-    from kafka import KafkaProducer
-    from msk_iam_client import client_security_options
-
-    return KafkaProducer(
-        bootstrap_servers=cfg["bootstrap"],
-        acks="all",
-        enable_idempotence=True,
-        request_timeout_ms=15_000,
-        max_block_ms=15_000,
-        **client_security_options(cfg["protocol"], cfg["region"], cfg["ca_file"]),
-    )
-
-
-def replay(
-    source: LetterSource,
-    env: Mapping[str, str],
-    *,
-    dry_run: bool = False,
-    limit: int | None = None,
-    out: Any = sys.stdout,
-) -> dict[str, int]:
-    """Replay up to `limit` letters; returns counts of replayed / failed / skipped letters."""
-    counts = {"replayed": 0, "failed": 0, "skipped": 0}
-    cfg = None if dry_run else kafka_settings(env)
-    producer = None if dry_run else _producer(cfg)
-    try:
-        for letters in source.batches(limit):
-            sent: list[tuple[Letter, Any]] = []
-            for letter in letters:
-                try:
-                    key, value, headers = kafka_message(letter.body)
-                except (binascii.Error, ValueError, TypeError, KeyError) as err:
-                    # Kept in the store: a letter whose bytes cannot be rebuilt is not replayable.
-                    counts["skipped"] += 1
-                    _say(out, "skipped", letter, reason=f"cannot rebuild payload: {err}")
-                    continue
-                topic = (cfg and cfg["topic"]) or letter.body["topic"]
-                if dry_run:
-                    _say(out, "would-replay", letter, to=topic)
-                    counts["replayed"] += 1
-                    continue
-                sent.append((letter, producer.send(topic, key=key, value=value, headers=headers)))
-            if not sent:
+    def _publish(self, items: list[Item]) -> None:
+        if not items:
+            return
+        if self._producer is None:
+            self._producer = producer(self.cfg)
+        # Pending BEFORE anything can reach Kafka: a crash from here on leaves "in doubt", never
+        # "not replayed" (which would publish it again).
+        self.ledger.mark_pending([i.record_id for i in items])
+        sent = []
+        for item in items:
+            try:
+                future = self._producer.send(self._topic(item), key=item.key, value=item.value,
+                                             headers=item.headers)
+            except Exception as err:  # noqa: BLE001 - refused before sending: nothing written
+                self.ledger.clear_pending([item.record_id])
+                self._say("failed", item, reason=str(err))
+                self.counts["failed"] += 1
                 continue
-            producer.flush(timeout=ACK_TIMEOUT_S)
-            acked = []
-            for letter, future in sent:
-                try:
-                    future.get(timeout=ACK_TIMEOUT_S)
-                except Exception as err:  # noqa: BLE001 - any send error leaves the letter stored
-                    counts["failed"] += 1
-                    _say(out, "failed", letter, reason=str(err))
-                else:
-                    acked.append(letter)
-            # Delete only what Kafka acknowledged (acks=all): a crash here replays twice, not zero.
-            source.delete(acked)
-            counts["replayed"] += len(acked)
-            for letter in acked:
-                _say(out, "replayed", letter)
-    finally:
-        if producer is not None:
-            producer.close(timeout=ACK_TIMEOUT_S)
-    return counts
+            sent.append((item, future))
+        self._producer.flush(timeout=ACK_TIMEOUT_S)
+        acked = []
+        for item, future in sent:
+            try:
+                future.get(timeout=ACK_TIMEOUT_S)
+            except Exception as err:  # noqa: BLE001 - may or may not be written: stays pending
+                self._say("in-doubt", item, reason=f"no acknowledgement: {err}")
+                self.counts["in_doubt"] += 1
+            else:
+                acked.append(item)
+        self.ledger.mark_done([i.record_id for i in acked])  # acks=all: durable in the topic
+        for item in acked:
+            self._say("replayed", item, to=self._topic(item))
+        self.counts["replayed"] += len(acked)
+
+    def _topic(self, item: Item) -> str:
+        return self.cfg["topic"] or item.topic
+
+    def _settle(self, planned: list[tuple[StoredMessage, list[Item]]]) -> None:
+        """Delete each message whose records are all done; keep (and say why) the others."""
+        states = self.ledger.states(i.record_id for _, items in planned for i in items)
+        deletable = []
+        for message, items in planned:
+            not_done = [i.origin for i in items if states.get(i.record_id) != DONE]
+            if not_done and not message.kept:
+                message.kept.append(f"not replayed: {', '.join(not_done[:5])}")
+            if message.kept:
+                self._keep(message)
+            else:
+                deletable.append(message)
+        problems = self.source.delete(deletable) if deletable else []
+        for problem in problems:
+            print(json.dumps({"action": "delete-failed", "reason": problem}), file=self.out)
+        self.counts["deleted"] += len(deletable) - len(problems)
+        for message in deletable:
+            self._delete_s3_payload(message)
+
+    def _delete_s3_payload(self, message: StoredMessage) -> None:
+        where = (message.body or {}).get("s3") if isinstance(message.body, dict) else None
+        if not where:
+            return
+        try:  # replayed and recorded: the payload is no longer needed
+            self.s3().delete_object(Bucket=where["bucket"], Key=where["key"])
+        except Exception as err:  # noqa: BLE001 - the bucket's lifecycle rule removes it later
+            print(json.dumps({"action": "s3-delete-failed", "key": where.get("key"),
+                              "reason": str(err)}), file=self.out)
+
+    def _keep(self, message: StoredMessage) -> None:
+        self.counts["kept"] += 1
+        self._kept.append(message)
+        print(json.dumps({"action": "kept", "message": message.message_id,
+                          "reasons": message.kept}), file=self.out)
+
+    def _say(self, action: str, item: Item, **extra: Any) -> None:
+        print(json.dumps({"action": action, "record": item.origin, "id": item.record_id[:16]}
+                         | extra), file=self.out)
 
 
-def _say(out: Any, action: str, letter: Letter, **extra: Any) -> None:
-    b = letter.body
-    line = {"action": action, "topic": b.get("topic"), "partition": b.get("partition")}
-    line |= {"offset": b.get("offset"), "reason": b.get("reason")} | extra
-    print(json.dumps(line), file=out)
+class _DryReader:
+    """A dry run names the offsets it would re-read without connecting to Kafka."""
+
+    def read(self, topic: str, partition: int, first: int, last: int):
+        raise RuntimeError(f"dry run: would re-read {topic}-{partition} offsets {first}..{last}")
+
+
+def default_ledger(source_spec: str) -> str | None:
+    """The SQLite store keeps its ledger beside its letters; a queue needs --ledger."""
+    scheme, _, target = source_spec.partition(":")
+    return target if scheme == "sqlite" else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m event_replay", description=__doc__)
-    parser.add_argument("--from", dest="source", required=True, help="sqlite:PATH or sqs:QUEUE_URL")
-    parser.add_argument("--dry-run", action="store_true", help="list, publish nothing")
-    parser.add_argument("--limit", type=int, default=None, help="replay at most N dead letters")
+    parser = argparse.ArgumentParser(prog="python -m event_replay", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--from", dest="source", required=True, help="sqs:QUEUE_URL or sqlite:PATH")
+    parser.add_argument("--ledger", default=None,
+                        help="durable ledger of replayed records (SQLite file); required with sqs:")
+    parser.add_argument("--dry-run", action="store_true", help="list, publish and delete nothing")
+    parser.add_argument("--limit", type=int, default=None, help="read at most N messages")
+    parser.add_argument("--retry-in-doubt", action="store_true",
+                        help="publish records a stopped run left in doubt (check the topic first)")
     args = parser.parse_args(argv)
+    _configure_logging(os.environ.get("LOG_LEVEL", "WARNING"))
     try:
         if args.limit is not None and args.limit < 1:
             raise ReplayError([f"--limit must be a positive integer, got {args.limit}"])
-        counts = replay(
-            open_source(args.source), os.environ, dry_run=args.dry_run, limit=args.limit
-        )
+        source = open_source(args.source)
+        ledger_path = args.ledger or default_ledger(args.source)
+        if not ledger_path:
+            raise ReplayError(["--ledger PATH is required with sqs: (the durable record of what "
+                               "was replayed; keep it for the next runs)"])
+        ledger = Ledger(ledger_path)
+        try:
+            counts = Replay(source, ledger, os.environ, dry_run=args.dry_run,
+                            retry_in_doubt=args.retry_in_doubt).run(args.limit)
+        finally:
+            ledger.close()
     except ReplayError as err:
         for problem in err.problems:
             print(f"replay: {problem}", file=sys.stderr)
@@ -238,7 +225,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"replay: stopped: {type(err).__name__}: {err}", file=sys.stderr)
         return 1
     print(json.dumps({"summary": counts, "dry_run": args.dry_run}))
-    return 1 if counts["failed"] else 0
+    if args.dry_run:  # a listing; "kept" there only says what a real run could not replay
+        return 0
+    return 1 if counts["failed"] or counts["in_doubt"] or counts["kept"] else 0
+
+
+def _configure_logging(level: str) -> None:
+    import log_redaction
+
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.WARNING),
+                        stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Whatever the level: no credentials, signatures or MSK tokens in the output.
+    log_redaction.install()
 
 
 if __name__ == "__main__":

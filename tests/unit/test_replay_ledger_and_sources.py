@@ -1,0 +1,69 @@
+"""The replay tool's parts that need no broker: the durable ledger, the SQS source on the local
+SQS server (redelivery inside a run), and the expansion of each kind of message."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from event_replay import sources
+from event_replay.expand import batch_ranges, expand, from_letter
+from event_replay.ledger import DONE, PENDING, Ledger
+from event_replay.sources import SqsSource, StoredMessage
+
+
+def test_the_ledger_survives_the_process_and_keeps_the_two_states(tmp_path):
+    ledger = Ledger(str(tmp_path / "l.sqlite"))
+    ledger.mark_pending(["a", "b", "c"])
+    ledger.mark_done(["a"])
+    ledger.clear_pending(["b", "a"])  # clearing never touches a done record
+    ledger.close()
+
+    reopened = Ledger(str(tmp_path / "l.sqlite"))
+    assert reopened.states(["a", "b", "c", "d"]) == {"a": DONE, "c": PENDING}
+
+
+def test_a_message_redelivered_inside_a_run_is_read_once(dead_letter_aws, monkeypatch):
+    monkeypatch.setattr(sources, "SQS_VISIBILITY_S", 1)
+    dead_letter_aws.sqs.send_message(QueueUrl=dead_letter_aws.queue_url, MessageBody="{}")
+    source = SqsSource(dead_letter_aws.queue_url)
+    batches = source.batches(None)
+
+    [first] = next(batches)
+    time.sleep(1.5)  # its visibility timeout passes while the run still goes on
+    assert list(batches) == []  # it comes back, but this run already has it
+    source.release([first])
+    assert len(dead_letter_aws.drain()) == 1  # kept, and visible again for the next run
+
+
+def message(body) -> StoredMessage:
+    return StoredMessage("h", "m1", body, json.dumps(body))
+
+
+def test_a_tombstone_letter_is_kept_and_never_published():
+    m = message({"letter_id": "x" * 64, "topic": "t", "partition": 0, "offset": 1,
+                 "value": None, "key": None, "headers": []})
+    assert from_letter(m.body, m) == []
+    assert m.kept and "null value" in m.kept[0]
+
+
+@pytest.mark.parametrize("broken", [{"value": "!!!"}, {"key": 5}, {"headers": [["a", [1]]]},
+                                    {"headers": [{"a": [300]}]}, {"topic": None}])
+def test_a_letter_whose_bytes_cannot_be_rebuilt_is_kept(broken):
+    body = {"letter_id": "x" * 64, "topic": "t", "partition": 0, "offset": 1, "key": None,
+            "value": "AA==", "headers": []} | broken
+    m = message(body)
+    assert from_letter(body, m) == [] and m.kept
+
+
+def test_unknown_messages_are_kept_with_a_reason():
+    for body in (None, {"hello": 1}, [1, 2]):
+        m = message(body)
+        assert expand(m, s3=None, reader=None) == [] and m.kept
+
+
+def test_batch_info_ranges_split_topic_names_with_dashes():
+    info = {"recordsInfo": {"my-topic-name-12": {"firstRecordOffset": "5",
+                                                 "lastRecordOffset": "9"}}}
+    assert batch_ranges(info) == [("my-topic-name", 12, 5, 9)]

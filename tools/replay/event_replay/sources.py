@@ -1,0 +1,140 @@
+"""Where dead letters are read from: the SQS dead-letter queue (AWS, or the local SQS server) or the
+local SQLite store. Both hand out `StoredMessage`s and delete only what they are told to."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from event_consumer.deadletter import queue_url_problem
+from event_consumer.sqlite_sink import SqliteDeadLetterSink
+
+SQS_WAIT_S = 1  # long-poll briefly; a receive with nothing new ends the replay
+# A message being replayed stays hidden while Kafka is re-read and acknowledges: long enough for
+# a full batch of KafkaBatchInfo ranges (SQS allows up to 12 hours).
+SQS_VISIBILITY_S = 600
+
+
+class ReplayError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class StoredMessage:
+    """One stored dead letter or on-failure record, as read from its source."""
+
+    handle: Any  # SQLite row id or the newest SQS receipt handle
+    message_id: str
+    body: Any  # the parsed JSON document, or None when the body is not JSON
+    raw: str
+    kept: list[str] = field(default_factory=list)  # why it must stay in the source
+
+
+class LetterSource(Protocol):
+    uri: str
+
+    def batches(self, limit: int | None) -> Iterator[list[StoredMessage]]: ...
+
+    def delete(self, messages: list[StoredMessage]) -> list[str]:
+        """Delete these; returns one problem per message that could not be deleted."""
+
+    def release(self, messages: list[StoredMessage]) -> None:
+        """Make kept messages available again (for the next run), once this run is over."""
+
+
+def _parse(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+class SqliteSource:
+    def __init__(self, path: str) -> None:
+        if not os.path.isfile(path):
+            raise ReplayError([f"--from sqlite:{path}: no such file"])
+        self.path = path
+        self.uri = f"sqlite:{path}"
+        self.store = SqliteDeadLetterSink(path)
+
+    def batches(self, limit: int | None) -> Iterator[list[StoredMessage]]:
+        # Read once: letters kept in this run are not read again in the same run.
+        rows = self.store.read(limit)
+        for i in range(0, len(rows), 200):
+            yield [StoredMessage(row_id, f"row:{row_id}", body, json.dumps(body))
+                   for row_id, body in rows[i : i + 200]]
+
+    def delete(self, messages: list[StoredMessage]) -> list[str]:
+        self.store.delete(m.handle for m in messages)
+        return []
+
+    def release(self, messages: list[StoredMessage]) -> None:
+        pass  # a row is never hidden
+
+
+class SqsSource:
+    """The dead-letter queue: the handler's letters and pointers, and the mapping's on-failure
+    records, mixed. Endpoint from botocore's resolution (`AWS_ENDPOINT_URL_SQS` for a local one)."""
+
+    def __init__(self, queue_url: str, client: Any = None) -> None:
+        self.uri = f"sqs:{queue_url}"
+        self.queue_url = queue_url
+        if client is None:
+            import boto3
+            from botocore.config import Config
+
+            client = boto3.client("sqs", config=Config(
+                connect_timeout=2, read_timeout=10, retries={"max_attempts": 3}))
+        self.client = client
+        self._seen: set[str] = set()
+
+    def batches(self, limit: int | None) -> Iterator[list[StoredMessage]]:
+        count = 0
+        while limit is None or count < limit:
+            want = 10 if limit is None else min(10, limit - count)
+            response = self.client.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=want, WaitTimeSeconds=SQS_WAIT_S,
+                VisibilityTimeout=SQS_VISIBILITY_S)
+            # A message kept earlier in this run reappears once its visibility timeout passes:
+            # it was reported already, so it neither counts nor keeps the run going.
+            fresh = [m for m in response.get("Messages") or [] if m["MessageId"] not in self._seen]
+            if not fresh:
+                return
+            self._seen.update(m["MessageId"] for m in fresh)
+            count += len(fresh)
+            yield [StoredMessage(m["ReceiptHandle"], m["MessageId"], _parse(m["Body"]), m["Body"])
+                   for m in fresh]
+
+    def delete(self, messages: list[StoredMessage]) -> list[str]:
+        problems = []
+        for i in range(0, len(messages), 10):
+            chunk = messages[i : i + 10]
+            response = self.client.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(n), "ReceiptHandle": m.handle} for n, m in enumerate(chunk)])
+            for failure in response.get("Failed") or []:
+                message = chunk[int(failure["Id"])]
+                problems.append(f"{message.message_id}: {failure.get('Code')} "
+                                f"{failure.get('Message')}")
+        return problems
+
+    def release(self, messages: list[StoredMessage]) -> None:
+        # Hidden during the run so each is read once; visible again for the next run.
+        for i in range(0, len(messages), 10):
+            self.client.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=[
+                {"Id": str(n), "ReceiptHandle": m.handle, "VisibilityTimeout": 0}
+                for n, m in enumerate(messages[i : i + 10])])
+
+
+def open_source(spec: str) -> LetterSource:
+    scheme, sep, target = spec.partition(":")
+    if sep and scheme == "sqlite" and target:
+        return SqliteSource(target)
+    if sep and scheme == "sqs" and target and not queue_url_problem(target):
+        return SqsSource(target)
+    raise ReplayError([f"--from must be sqlite:PATH or sqs:https://QUEUE_URL, got {spec!r}"])
