@@ -539,3 +539,10 @@ def test_two_consumers_live_in_one_stack_without_collisions(run_pulumi):
     for type_ in (FUNCTION, QUEUE, ROLE, LOG_GROUP, ALARM, KEY, BUCKET):
         for resource in run.of_type(type_):
             assert "name" not in resource.inputs, (type_, resource.name)
+
+
+def test_the_function_writes_oversized_letters_under_the_prefix_its_role_allows():
+    from event_consumer.sqs_sink import S3_PREFIX
+
+    # The component grants s3:PutObject on "<bucket>/<prefix>*" only; the handler must use it.
+    assert S3_PREFIX == DEAD_LETTER_KEY_PREFIX
