@@ -30,10 +30,17 @@ final class AuthorizationEngine {
     private final boolean serverless;
     private final DecisionSink sink;
     private final ConcurrentHashMap<Key, Cached> cache = new ConcurrentHashMap<>();
-    private final LongAdder decisionsComputed = new LongAdder();
+    private final LongAdder decisionsComputed;
 
-    AuthorizationEngine(PoliciesFile policies, boolean serverless, DecisionSink sink) {
+    /**
+     * One engine per version of the policies file: a new version gets a new engine, so no decision
+     * cached from the old policies survives a reload.
+     *
+     * @param decisionsComputed counts cache misses, shared across the versions for tests
+     */
+    AuthorizationEngine(PoliciesFile policies, boolean serverless, DecisionSink sink, LongAdder decisionsComputed) {
         this.policies = policies;
+        this.decisionsComputed = decisionsComputed;
         this.serverless = serverless;
         this.sink = sink;
     }
@@ -63,9 +70,8 @@ final class AuthorizationEngine {
         return decide(new Key(accessKeyId, operation, type, ANY_RESOURCE, true), requestType, true);
     }
 
-    /** How many questions were decided from the policies (cache misses), for tests. */
-    long decisionsComputed() {
-        return decisionsComputed.sum();
+    PoliciesFile policies() {
+        return policies;
     }
 
     private boolean decide(Key key, int requestType, boolean warnIfDenied) {

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -215,6 +216,41 @@ class MskIamAuthorizerTest {
         // Another principal asking the same question is a different question.
         ask(sasl(CONSUMER_KEY, ApiKeys.PRODUCE), AclOperation.WRITE, ResourceType.TOPIC, "events");
         assertEquals(3, authorizer.decisionsComputed());
+    }
+
+    /** Writes a new policies file and renames it over the one the authorizer reads, as LocalKafka does. */
+    private void replacePolicies(String json) throws Exception {
+        Path next = dir.resolve("policies.json.next");
+        Files.writeString(next, json);
+        Files.move(next, dir.resolve("policies.json"), StandardCopyOption.ATOMIC_MOVE,
+                StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    @Test
+    void aChangedPoliciesFileDecidesTheNextRequestAndNoCachedDecisionSurvivesIt() throws Exception {
+        RequestContext api = sasl(API_KEY, ApiKeys.PRODUCE);
+        assertEquals(ALLOWED, ask(api, AclOperation.WRITE, ResourceType.TOPIC, "events"));
+        assertEquals(DENIED, ask(api, AclOperation.WRITE, ResourceType.TOPIC, "audit"));
+        // The API's policy now names "audit" instead of "events"; the consumer key is gone.
+        replacePolicies(PolicyFixtures.file(API_KEY, "api", API_POLICY.replace(topicArn("events"), topicArn("audit"))));
+        assertEquals(DENIED, ask(api, AclOperation.WRITE, ResourceType.TOPIC, "events"));
+        assertEquals(ALLOWED, ask(api, AclOperation.WRITE, ResourceType.TOPIC, "audit"));
+        assertEquals(DENIED, ask(sasl(CONSUMER_KEY, ApiKeys.FETCH), AclOperation.READ, ResourceType.TOPIC, "events"));
+        assertTrue(warn.get(warn.size() - 1).contains("not in the policies file"), warn.get(warn.size() - 1));
+        long computed = authorizer.decisionsComputed();
+        ask(api, AclOperation.WRITE, ResourceType.TOPIC, "audit");
+        assertEquals(computed, authorizer.decisionsComputed(), "the new version's decisions are cached");
+    }
+
+    @Test
+    void aBrokenPoliciesFileKeepsThePreviousPoliciesInForce() throws Exception {
+        RequestContext api = sasl(API_KEY, ApiKeys.PRODUCE);
+        assertEquals(ALLOWED, ask(api, AclOperation.WRITE, ResourceType.TOPIC, "events"));
+        replacePolicies("{\"cluster_arn\": \"not an arn\"");
+        assertEquals(ALLOWED, ask(api, AclOperation.WRITE, ResourceType.TOPIC, "events"));
+        assertEquals(DENIED, ask(api, AclOperation.WRITE, ResourceType.TOPIC, "audit"));
+        replacePolicies(PolicyFixtures.file(API_KEY, "api", ADMIN_POLICY));
+        assertEquals(ALLOWED, ask(api, AclOperation.WRITE, ResourceType.TOPIC, "audit"), "a good version applies again");
     }
 
     @Test
