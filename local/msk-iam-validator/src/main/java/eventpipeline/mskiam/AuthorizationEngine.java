@@ -82,23 +82,27 @@ final class AuthorizationEngine {
             }
             cached = cache.computeIfAbsent(key, k -> log(compute(k), requestType, warnIfDenied));
         } else if (!cached.decision.allowed() && warnIfDenied && cached.warned.compareAndSet(false, true)) {
-            // First decided by a quiet probe; now a request Kafka reports as denied: say so once.
-            sink.warn(cached.line);
+            // First decided by a quiet probe; now a request Kafka reports as denied: say so once,
+            // naming this request (the probe's, e.g. METADATA, would hide which call failed).
+            sink.warn(cached.decision.logLine(requestName(requestType)));
         }
         return cached.decision.allowed();
     }
 
     private Cached log(OperationDecision decision, int requestType, boolean warnIfDenied) {
         // Named here, on a miss, so the cached path does no lookup at all.
-        String line = decision.logLine(ApiKeys.hasId(requestType) ? ApiKeys.forId(requestType).name()
-                : "API_KEY_" + requestType);
+        String line = decision.logLine(requestName(requestType));
         boolean warn = !decision.allowed() && warnIfDenied;
         if (warn) {
             sink.warn(line);
         } else {
             sink.info(line);
         }
-        return new Cached(decision, line, new AtomicBoolean(warn || decision.allowed()));
+        return new Cached(decision, new AtomicBoolean(warn || decision.allowed()));
+    }
+
+    private static String requestName(int requestType) {
+        return ApiKeys.hasId(requestType) ? ApiKeys.forId(requestType).name() : "API_KEY_" + requestType;
     }
 
     private OperationDecision compute(Key key) {
@@ -164,6 +168,6 @@ final class AuthorizationEngine {
     }
 
     /** A decided question; {@code warned} once a WARN line was written (or none is due). */
-    private record Cached(OperationDecision decision, String line, AtomicBoolean warned) {
+    private record Cached(OperationDecision decision, AtomicBoolean warned) {
     }
 }

@@ -310,10 +310,12 @@ class MskIamAuthorizerTest {
         authorizer.authorize(api, List.of(action(AclOperation.DESCRIBE, ResourceType.TOPIC, "audit", false)));
         assertEquals(1, info.size());
         assertTrue(warn.isEmpty());
-        ask(api, AclOperation.DESCRIBE, ResourceType.TOPIC, "audit");
+        ask(sasl(API_KEY, ApiKeys.DESCRIBE_CONFIGS), AclOperation.DESCRIBE, ResourceType.TOPIC, "audit");
         ask(api, AclOperation.DESCRIBE, ResourceType.TOPIC, "audit");
         assertEquals(1, warn.size(), "warned once, from the cache");
         assertEquals(1, authorizer.decisionsComputed());
+        assertTrue(info.get(0).contains(" request=METADATA "), info.get(0));
+        assertTrue(warn.get(0).contains(" request=DESCRIBE_CONFIGS "), "names the request that failed: " + warn.get(0));
     }
 
     @Test
