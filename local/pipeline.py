@@ -141,8 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         say("starting Kafka (KRaft, TLS, MSK IAM auth) ...")
         broker.start()
         broker.create_topic(TOPIC, partitions=3)
-        # This process signs MSK IAM tokens for the consumer with the broker's local credentials.
-        os.environ.update(broker.client_env())
+        # This process signs MSK IAM tokens for the consumer as the consumer role's principal.
+        os.environ.update(broker.client_env("consumer"))
         say(f"Kafka SASL_SSL {broker.sasl_bootstrap}, PLAINTEXT {broker.plaintext_bootstrap}, "
             f"CA {broker.ca_file}")
 
@@ -160,12 +160,12 @@ def main(argv: list[str] | None = None) -> int:
             on_batch=consumed.on_batch,
         ).start()
         if not esm.wait_ready(60):
-            raise RuntimeError(
-                f"the local event source mapping did not join its group: {esm.error}")
+            raise RuntimeError("the local event source mapping did not join its group: "
+                               f"{esm.error or esm.last_processing_result}")
         say(f"consumer (local event source mapping → Lambda handler) ready; "
             f"dead letters in {dead_letters}")
 
-        api = launch_api_server(broker.client_env(), work, topic=TOPIC, port=args.port)
+        api = launch_api_server(broker.client_env("api"), work, topic=TOPIC, port=args.port)
         say(f"API listening at {api.base_url}  (try: curl '{api.base_url}/current_time?name=Ada')")
         say(f"API log {api.log_path}, broker log {broker.log_file}")
         if not api.wait_ready(60):

@@ -28,7 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _ready_api(api_server, kafka_broker, topic):
-    server = api_server(kafka_broker.client_env(), topic=topic)
+    server = api_server(kafka_broker.client_env("api"), topic=topic)
     assert server.wait_ready(60), "API not ready (connected to Kafka) in 60 s"
     return server
 
@@ -95,7 +95,7 @@ def test_api_event_dead_lettered_then_replayed_is_processed_identically(
     assert calls[0][0] == plain
 
     strict["on"] = False
-    env = {**os.environ, **kafka_broker.client_env(), "KAFKA_TOPIC": kafka_topic}
+    env = {**os.environ, **kafka_broker.client_env("admin"), "KAFKA_TOPIC": kafka_topic}
     replay = subprocess.run(
         [sys.executable, "-m", "event_replay", "--from", f"sqlite:{db}", "--limit", "5"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
