@@ -151,6 +151,11 @@ class LocalKafka:
     def is_running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The broker JVM's process id while it runs (benchmarks read its CPU time)."""
+        return self._process.pid if self.is_running() else None
+
     def __enter__(self) -> LocalKafka:
         return self.start()
 

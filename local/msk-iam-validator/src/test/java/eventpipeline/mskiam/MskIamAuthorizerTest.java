@@ -254,6 +254,22 @@ class MskIamAuthorizerTest {
     }
 
     @Test
+    void closeReportsHowManyCallsWereAuthorizedAndTheTimeSpent() {
+        RequestContext api = sasl(API_KEY, ApiKeys.PRODUCE);
+        for (int i = 0; i < 5; i++) {
+            ask(api, AclOperation.WRITE, ResourceType.TOPIC, "events");
+        }
+        authorizer.authorizeByResourceType(api, AclOperation.WRITE, ResourceType.TOPIC);
+        ask(context("PLAINTEXT", KafkaPrincipal.ANONYMOUS, ApiKeys.PRODUCE), AclOperation.WRITE,
+                ResourceType.TOPIC, "events"); // the operator's listener is not counted
+        info.clear();
+        authorizer.close();
+        assertEquals(1, info.size());
+        assertTrue(info.get(0).matches("MSK IAM authorizer closing: calls=6 decisions_computed=2"
+                + " time_ms=[0-9]+\\.[0-9]{3} mean_us=[0-9]+\\.[0-9]{3}"), info.get(0));
+    }
+
+    @Test
     void allowLineNamesPrincipalOperationActionArnAndStatement() {
         ask(sasl(API_KEY, ApiKeys.PRODUCE), AclOperation.WRITE, ResourceType.TOPIC, "events");
         assertEquals(List.of("MSK IAM ALLOW principal=api access_key=" + API_KEY + " operation=WRITE"
