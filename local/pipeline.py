@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     consumed = ConsumedEvents()
     ok = True
     try:
-        say("starting Kafka (KRaft, TLS, MSK IAM auth) ...")
+        say("starting Kafka (KRaft, TLS, MSK IAM authentication and authorization) ...")
         broker.start()
         broker.create_topic(TOPIC, partitions=3)
         # This process signs MSK IAM tokens for the consumer as the consumer role's principal.
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
 
         api = launch_api_server(broker.client_env("api"), work, topic=TOPIC, port=args.port)
         say(f"API listening at {api.base_url}  (try: curl '{api.base_url}/current_time?name=Ada')")
-        say(f"API log {api.log_path}, broker log {broker.log_file}")
+        say(f"API log {api.log_path}, broker log {broker.log_file} (MSK IAM decisions)")
         if not api.wait_ready(60):
             raise RuntimeError(f"the API did not become ready (/readyz); see {api.log_path}")
 
