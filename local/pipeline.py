@@ -161,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         ).start()
         if not esm.wait_ready(60):
             raise RuntimeError("the local event source mapping did not join its group: "
-                               f"{esm.error or esm.last_processing_result}")
+                               f"{esm.error or esm.last_processing_result} (denied actions: "
+                               f"'MSK IAM DENY' lines in {broker.log_file})")
         say(f"consumer (local event source mapping → Lambda handler) ready; "
             f"dead letters in {dead_letters}")
 

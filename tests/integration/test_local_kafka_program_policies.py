@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import re
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -23,11 +27,13 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFailedError
 from kafka.structs import OffsetAndMetadata
 
+from local.api_server import free_port
 from local.kafka import PROGRAM_ROLES, LocalKafka
 from tests.fixtures.consumer import committed_offsets, produce, start_esm_cli, wait_until
 from tests.fixtures.kafka import wait_for_broker_log
 
 pytestmark = pytest.mark.integration
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 TIMEOUT_MS = 15_000
 Edit = Callable[[dict[str, Any], LocalKafka], dict[str, Any]]
@@ -309,3 +315,44 @@ def test_wildcard_resources_match_as_iam_says(kafka_broker):
     _send(kafka_broker, principal, one_char, b"question-mark")
     with pytest.raises(TopicAuthorizationFailedError):
         _send(kafka_broker, principal, outside, b"no dash, no match")
+
+
+# --- the one-command pipeline with a wrong consumer policy ------------------------------------
+
+# Runs `python -m local.pipeline` with the program's consumer policy lacking DescribeGroup, as if
+# the consumer component had dropped it: the one change is the role table's entry.
+_PIPELINE_WITHOUT_DESCRIBE_GROUP = """
+import sys
+from local.kafka import policies
+program = policies.PROGRAM_ROLES["consumer"]
+
+def without_describe_group(arn, topic, group):
+    document = program(arn, topic, group)
+    for statement in document["Statement"]:
+        statement["Action"] = [a for a in statement["Action"]
+                               if a != "kafka-cluster:DescribeGroup"]
+    return document
+
+policies.PROGRAM_ROLES["consumer"] = without_describe_group
+from local.pipeline import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_the_pipeline_stops_with_the_consumers_authorization_error(tmp_path):
+    out = tmp_path / "pipeline.out"
+    with out.open("wb") as sink:
+        process = subprocess.run(
+            [sys.executable, "-c", _PIPELINE_WITHOUT_DESCRIBE_GROUP, "--exit-after-demo",
+             "--demo-events", "1", "--port", str(free_port()), "--work-dir", str(tmp_path / "w")],
+            cwd=REPO_ROOT, stdout=sink, stderr=subprocess.STDOUT, timeout=300,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"}, check=False)
+    log = out.read_text(errors="replace")
+    assert process.returncode == 1, log[-4000:]
+    assert ("[pipeline] ERROR: the local event source mapping did not join its group: PROBLEM: "
+            "Cluster failed to authorize Lambda: [Error 30] GroupAuthorizationFailedError: "
+            "event-consumer") in log, log[-4000:]
+    assert "Kafka stopped" in log
+    broker_log = (tmp_path / "w" / "kafka" / "broker.log").read_text(errors="replace")
+    assert re.search(r"WARN MSK IAM DENY principal=consumer .* request=FIND_COORDINATOR "
+                     r"iam_action=kafka-cluster:DescribeGroup", broker_log)
