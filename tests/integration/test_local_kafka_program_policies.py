@@ -305,7 +305,8 @@ def test_wildcard_resources_match_as_iam_says(kafka_broker):
              "Action": ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
              "Resource": kafka_broker.cluster_arn},
             # "*" spans any characters, "?" exactly one (IAM User Guide, "IAM JSON policy
-            # elements: Resource", wildcards in ARNs).
+            # elements: Resource", Using wildcards in resource ARNs,
+            # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html).
             {"Sid": "Prefix", "Effect": "Allow",
              "Action": ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"],
              "Resource": [f"{topics}/{stem}-e*", f"{topics}/{stem}-?"]},
