@@ -10,6 +10,7 @@ from components.api_service import ApiService, ApiServiceArgs
 from components.consumer import Consumer, ConsumerArgs
 from components.dashboard import PipelineDashboard, PipelineDashboardArgs
 from components.kafka import KafkaCluster, KafkaClusterArgs
+from components.kafka_access import API_PRODUCER_IDEMPOTENT
 from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, NetworkArgs
 from components.topic import KafkaTopic, KafkaTopicArgs
 from settings import load_settings
@@ -29,10 +30,6 @@ TOPIC_ADMIN_PACKAGES = (
     LIBS / "msk-iam-client" / "msk_iam_client",
     LIBS / "log-redaction" / "log_redaction",
 )
-# The program decides the producer's idempotence (kafka-python 3.0.12's idempotent producer never
-# recovers from a broker outage: tests/integration/test_fault_broker_restart.py); the API gets it
-# as KAFKA_ENABLE_IDEMPOTENCE and the IAM policy follows it.
-API_PRODUCER_IDEMPOTENT = False
 LAMBDA_PYTHON = "3.13"  # the functions' runtime is python3.13
 
 
@@ -84,7 +81,7 @@ api = ApiService("api", ApiServiceArgs(
     allow_plain_http=ingress.allow_plain_http,
     access_logs_enabled=ingress.alb_access_logs,
     access_log_retention_days=ingress.alb_access_log_retention_days,
-    producer_idempotent=API_PRODUCER_IDEMPOTENT,
+    producer_idempotent=API_PRODUCER_IDEMPOTENT,  # the program decides (components/kafka_access.py)
 ))
 
 # The Lambda consumer exists only with Kafka (the kafkaEnabled cost toggle).

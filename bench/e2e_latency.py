@@ -47,7 +47,7 @@ def main() -> int:
           LocalKafka(Path(tmp) / "kafka") as broker):
         topic = "bench-e2e"
         broker.create_topic(topic, partitions=3)
-        os.environ.update(broker.client_env())
+        os.environ.update(broker.client_env("consumer"))  # the in-process mapping
         esm = LocalEventSourceMapping(
             EsmSettings(bootstrap_servers=broker.sasl_bootstrap, topics=(topic,),
                         region=broker.region, ca_file=str(broker.ca_file),
@@ -56,7 +56,7 @@ def main() -> int:
             handler=build_handler(sink=SqliteDeadLetterSink(str(Path(tmp) / "dl.sqlite")),
                                   process_fn=record),
         ).start()
-        server = launch_api_server({**broker.client_env(), "LOG_LEVEL": "WARNING"}, Path(tmp),
+        server = launch_api_server({**broker.client_env("api"), "LOG_LEVEL": "WARNING"}, Path(tmp),
                                    topic=topic)
         try:
             if not (esm.wait_ready(90) and server.wait_ready(60)):

@@ -80,11 +80,11 @@ def main() -> int:
           LocalKafka(Path(tmp)) as broker):
         topic = "bench-ingest"
         broker.create_topic(topic, partitions=3)
-        env = {**broker.client_env(), "KAFKA_SEND_TIMEOUT_MS": str(SEND_TIMEOUT_MS),
+        env = {**broker.client_env("api"), "KAFKA_SEND_TIMEOUT_MS": str(SEND_TIMEOUT_MS),
                "KAFKA_LINGER_MS": str(LINGER_MS), "KAFKA_BATCH_SIZE": str(BATCH_SIZE),
                "LOG_LEVEL": "WARNING"}
         server = launch_api_server(env, Path(tmp), topic=topic, workers=args.workers)
-        os.environ.update(broker.client_env())  # the direct producer signs with the same creds
+        os.environ.update(broker.client_env("api"))  # the direct producer signs as the API
         producer = KafkaProducer(**producer_config(
             (broker.sasl_bootstrap,), SEND_TIMEOUT_MS, LINGER_MS, BATCH_SIZE,
             client_security_options("SASL_SSL", broker.region, str(broker.ca_file)),

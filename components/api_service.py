@@ -20,7 +20,7 @@ from components.alarms import AlarmSpec, create_alarms
 from components.alb_access_logs import LOG_PREFIX, access_log_bucket
 from components.certificate import alias_to_load_balancer, validated_certificate
 from components.iam import VERSION, render, service_trust_policy
-from components.kafka_access import producer_kafka_policy
+from components.kafka_access import API_PRODUCER_IDEMPOTENT, producer_kafka_policy
 from components.network import Network
 from components.topic import KafkaTopic
 from settings import default
@@ -70,7 +70,7 @@ class ApiServiceArgs:
     topic: KafkaTopic | None = None
     """The provisioned topic the API writes (and, through it, its cluster); the service starts
     only once it exists. None runs the API with Kafka disabled (503 on /readyz)."""
-    producer_idempotent: bool = False
+    producer_idempotent: bool = API_PRODUCER_IDEMPOTENT
     """The program decides: KAFKA_ENABLE_IDEMPOTENCE for the container, WriteDataIdempotently
     in the policy (kafka-python 3.0.12's idempotent producer does not recover from outages)."""
     certificate_arn: str | None = default("certificateArn")

@@ -21,6 +21,12 @@ _CLUSTER_ARN = re.compile(
     r"cluster/(?P<name>[^/]+)/(?P<uuid>[^/]+)$"
 )
 VERSION = "2012-10-17"
+# The program's decision for the API's producer: not idempotent. kafka-python 3.0.12's idempotent
+# producer never recovers from a broker outage under load (tests/integration/
+# test_fault_broker_restart.py); delivery stays at least once and consumers deduplicate by event
+# id. The task role's policy, the container's KAFKA_ENABLE_IDEMPOTENCE and the local broker's
+# `api` principal all follow this one value.
+API_PRODUCER_IDEMPOTENT = False
 
 
 class ClusterArn(NamedTuple):

@@ -68,6 +68,14 @@ class ConsumedEvents:
             return event_ids <= self._ids
 
 
+def _write_env_file(path: Path, env: dict[str, str]) -> Path:
+    """KEY=VALUE lines for `env $(cat PATH) ...`, readable by the owner only (it holds the local
+    broker's throwaway admin key, which is never printed)."""
+    path.touch(mode=0o600)
+    path.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
+    return path
+
+
 def _end_offsets(broker: LocalKafka) -> dict[str, int]:
     from kafka import KafkaConsumer, TopicPartition
 
@@ -144,11 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     consumed = ConsumedEvents()
     ok = True
     try:
-        say("starting Kafka (KRaft, TLS, MSK IAM auth) ...")
+        say("starting Kafka (KRaft, TLS, MSK IAM authentication and authorization) ...")
         broker.start()
         broker.create_topic(TOPIC, partitions=3)
-        # This process signs MSK IAM tokens for the consumer with the broker's local credentials.
-        os.environ.update(broker.client_env())
+        # This process signs MSK IAM tokens for the consumer as the consumer role's principal.
+        os.environ.update(broker.client_env("consumer"))
         say(f"Kafka SASL_SSL {broker.sasl_bootstrap}, PLAINTEXT {broker.plaintext_bootstrap}, "
             f"CA {broker.ca_file}")
 
@@ -170,17 +178,19 @@ def main(argv: list[str] | None = None) -> int:
             on_batch=consumed.on_batch,
         ).start()
         if not esm.wait_ready(60):
-            raise RuntimeError(
-                f"the local event source mapping did not join its group: {esm.error}")
+            raise RuntimeError("the local event source mapping did not join its group: "
+                               f"{esm.error or esm.last_processing_result} (denied actions: "
+                               f"'MSK IAM DENY' lines in {broker.log_file})")
         say("consumer (local event source mapping → Lambda handler) ready; dead letters and "
             f"on-failure records in {queue_url} (SQS at {aws.endpoint}, log {aws.log_path})")
-        say("replay them with: " + " ".join(f"{k}={v}" for k, v in aws.client_env().items())
-            + f" python -m event_replay --from sqs:{queue_url} "
-              f"--ledger {work / 'replay-ledger.sqlite'}")
+        replay_env = _write_env_file(work / "replay.env",
+                                     {**broker.client_env("admin"), **aws.client_env()})
+        say(f"replay them with: env $(cat {replay_env}) .venv/bin/python -m event_replay "
+            f"--from sqs:{queue_url} --ledger {work / 'replay-ledger.sqlite'}")
 
-        api = launch_api_server(broker.client_env(), work, topic=TOPIC, port=args.port)
+        api = launch_api_server(broker.client_env("api"), work, topic=TOPIC, port=args.port)
         say(f"API listening at {api.base_url}  (try: curl '{api.base_url}/current_time?name=Ada')")
-        say(f"API log {api.log_path}, broker log {broker.log_file}")
+        say(f"API log {api.log_path}, broker log {broker.log_file} (MSK IAM decisions)")
         if not api.wait_ready(60):
             raise RuntimeError(f"the API did not become ready (/readyz); see {api.log_path}")
 

@@ -73,6 +73,8 @@ class LocalEventSourceMapping:
         self._pending: deque[Any] = deque()  # polled but not yet batched (payload limit)
         self._consumer_started = time.monotonic()
         self.error: BaseException | None = None
+        # Like the AWS mapping's LastProcessingResult: why it is not consuming, while it retries.
+        self.last_processing_result: str | None = None
         self.batches = 0
         self.invocations = 0
 
@@ -111,7 +113,7 @@ class LocalEventSourceMapping:
         return self._stop.is_set()
 
     def run(self) -> None:
-        from kafka.errors import KafkaError
+        from kafka.errors import AuthorizationError, KafkaError
 
         consumer = None
         try:
@@ -123,11 +125,16 @@ class LocalEventSourceMapping:
                     if batch:
                         self._deliver(consumer, batch)
                 except (KafkaError, _NothingAssigned) as err:
-                    # Like AWS's pollers, survive a broker outage: drop what was polled but not
-                    # committed and start again from the committed offsets once Kafka is back.
-                    # A batch processed but not committed is delivered again (at least once).
-                    logger.warning("Kafka unavailable; restarting the poller from the committed "
-                                   "offsets", extra={"error": repr(err)})
+                    if isinstance(err, _NothingAssigned):
+                        err = self._topic_authorization_error() or err
+                    if isinstance(err, AuthorizationError):
+                        self._report_unauthorized(err)
+                    else:
+                        # Like AWS's pollers, survive a broker outage: drop what was polled but
+                        # not committed and start again from the committed offsets once Kafka is
+                        # back. A batch processed but not committed is delivered again.
+                        logger.warning("Kafka unavailable; restarting the poller from the "
+                                       "committed offsets", extra={"error": repr(err)})
                     self._pending.clear()
                     if consumer is not None:
                         _close_quietly(consumer)
@@ -139,6 +146,40 @@ class LocalEventSourceMapping:
             logger.info("local event source mapping stopped", extra={"batches": self.batches})
 
     # -- Kafka
+
+    def _report_unauthorized(self, err: Exception) -> None:
+        """AWS's mapping shows "Cluster failed to authorize Lambda" as its LastProcessingResult
+        when the execution role lacks a kafka-cluster permission, and keeps polling (a fixed role
+        takes effect within minutes): Lambda guide, "Troubleshooting Kafka event source mapping
+        errors" (https://docs.aws.amazon.com/lambda/latest/dg/with-kafka-troubleshoot.html).
+        Logged once per distinct error; the broker log's MSK IAM DENY line names the action."""
+        result = f"PROBLEM: Cluster failed to authorize Lambda: {err}"
+        if result != self.last_processing_result:
+            logger.error(result, extra={"error": repr(err)})
+        self.last_processing_result = result
+
+    def _topic_authorization_error(self) -> Exception | None:
+        """kafka-python's consumer only logs a subscribed topic it may not describe and waits
+        unassigned; ask the broker, with the same credentials, whether that is why."""
+        from kafka import KafkaAdminClient
+        from kafka.errors import KafkaError, TopicAuthorizationFailedError
+        from msk_iam_client import client_security_options
+
+        s = self.settings
+        try:
+            admin = KafkaAdminClient(
+                bootstrap_servers=s.bootstrap_servers.split(","),
+                request_timeout_ms=s.request_timeout_ms, bootstrap_timeout_ms=10_000,
+                **client_security_options(s.security_protocol, s.region, s.ca_file))
+            try:
+                described = admin.describe_topics(list(s.topics))
+            finally:
+                admin.close()
+        except KafkaError:
+            return None  # not an answer about authorization; handled as a Kafka outage
+        denied = [t["name"] for t in described
+                  if t["error_code"] == TopicAuthorizationFailedError.errno]
+        return TopicAuthorizationFailedError(*denied) if denied else None
 
     def _consumer(self) -> Any:
         from kafka import KafkaConsumer
@@ -191,6 +232,7 @@ class LocalEventSourceMapping:
             )
             if consumer.assignment():
                 self._ready.set()
+                self.last_processing_result = None
             elif time.monotonic() - self._consumer_started > _EMPTY_ASSIGNMENT_RESTART_S:
                 # Joined while partition leaders were still being elected (right after a broker
                 # restart) and was assigned nothing: kafka-python would idle until its next

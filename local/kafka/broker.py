@@ -1,14 +1,20 @@
-"""A real single-node Apache Kafka broker on loopback that authenticates like MSK Serverless.
+"""A real single-node Apache Kafka broker on loopback that authenticates and authorizes like MSK
+Serverless.
 
-Listeners: PLAINTEXT (admin/debug) and SASL_SSL with OAUTHBEARER, where the broker validates
-MSK IAM tokens (aws-msk-iam-sasl-signer-python) with local/msk-iam-validator against a throwaway
-access key generated per instance. TLS uses a throwaway CA generated at first start.
+Listeners: PLAINTEXT (operator/debug, not authorized) and SASL_SSL with OAUTHBEARER, where the
+broker validates MSK IAM tokens (aws-msk-iam-sasl-signer-python) with local/msk-iam-validator and
+authorizes every request against the IAM policies of the caller's access key (MskIamAuthorizer).
+Each principal (`api`, `consumer`, every other role of the program, and `admin`) has its own
+throwaway access key; its policies are the program's own (local/kafka/policies.py), rendered for
+this broker's cluster ARN and for every topic and consumer group the broker is told about
+(`grant`, `create_topic`). TLS uses a throwaway CA generated at first start.
 """
 
 from __future__ import annotations
 
 import atexit
 import base64
+import json
 import logging
 import os
 import secrets
@@ -16,20 +22,38 @@ import shutil
 import signal
 import socket
 import ssl
-import string
 import subprocess
 import tempfile
+import threading
 import time
 from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from local.kafka.jars import LIB_DIR, LOG4J_CONFIG, VALIDATOR_JAR, LocalKafkaError, ensure_jars
+from local.kafka.policies import (
+    ADMIN,
+    PROGRAM_ROLES,
+    PolicyDocument,
+    RenderPolicy,
+    default_consumer_group,
+)
+from local.kafka.principals import (
+    Principal,
+    admin_principal,
+    credentials_text,
+    local_cluster_arn,
+    policies_text,
+    write_atomically,
+)
 from local.kafka.tls import LOOPBACK, write_certificates
 from local.ports import free_loopback_port
 
 log = logging.getLogger("local.kafka")
 
 VALIDATOR_CLASS = "eventpipeline.mskiam.MskIamValidatorCallbackHandler"
+AUTHORIZER_CLASS = "eventpipeline.mskiam.MskIamAuthorizer"
 REGION = "us-east-1"
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 30.0
@@ -38,11 +62,8 @@ JVM_OPTIONS = ("-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-Djava.awt.headless=true")
 # The one-shot storage formatter starts faster without the optimising JIT.
 TOOL_JVM_OPTIONS = ("-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 
-__all__ = ["REGION", "LocalKafka", "LocalKafkaError"]
+__all__ = ["ADMIN", "REGION", "LocalKafka", "LocalKafkaError"]
 
-def _random_access_key_id() -> str:
-    alphabet = string.ascii_uppercase + string.digits
-    return "AKIA" + "".join(secrets.choice(alphabet) for _ in range(16))
 
 
 def _java() -> str:
@@ -60,14 +81,24 @@ class LocalKafka:
     """One KRaft node (broker + controller) on loopback; stop() then start() resumes it as is."""
 
     def __init__(
-        self, work_dir: str | Path | None = None, extra_properties: dict[str, str] | None = None
+        self, work_dir: str | Path | None = None, extra_properties: dict[str, str] | None = None,
+        *, authorize: bool = True,
     ) -> None:
-        """`extra_properties` are added to (or override) server.properties, e.g. for fault tests."""
+        """`extra_properties` are added to (or override) server.properties, e.g. for fault tests.
+        `authorize=False` turns the MSK IAM authorizer off (every authenticated client may do
+        anything), only to measure what authorization costs (bench/authz_cost.py)."""
         self.extra_properties = dict(extra_properties or {})
         self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="local-kafka-"))
         self.region = REGION
-        self.access_key_id = _random_access_key_id()
-        self.secret_access_key = secrets.token_urlsafe(30)
+        self.authorize = authorize
+        self.cluster_arn = local_cluster_arn(REGION)
+        self.credentials_file = self.work_dir / "credentials.properties"
+        self.policies_file = self.work_dir / "msk-iam-policies.json"
+        self._principals: dict[str, Principal] = {ADMIN: admin_principal()}
+        for role, policy in PROGRAM_ROLES.items():
+            self._principals[role] = Principal(role, policy)
+        self._grants: list[tuple[str, str]] = []  # (topic, consumer group), in order
+        self._iam_lock = threading.Lock()
         self.cluster_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
         self.log_file = self.work_dir / "broker.log"
         self.ca_file: str | None = None
@@ -120,20 +151,73 @@ class LocalKafka:
     def is_running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The broker JVM's process id while it runs (benchmarks read its CPU time)."""
+        return self._process.pid if self.is_running() else None
+
     def __enter__(self) -> LocalKafka:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    # -- principals and their policies --
+
+    @property
+    def principals(self) -> dict[str, Principal]:
+        """Role name -> its identity (access key, secret, policy)."""
+        with self._iam_lock:
+            return dict(self._principals)
+
+    def principal(self, name: str) -> Principal:
+        with self._iam_lock:
+            found = self._principals.get(name)
+        if found is None:
+            raise LocalKafkaError(
+                f"no principal {name!r} on this broker (known: {', '.join(self.principals)})"
+            )
+        return found
+
+    def add_principal(self, name: str, policy: RenderPolicy | None = None, *,
+                      documents: Iterable[PolicyDocument] = ()) -> Principal:
+        """A further principal with its own access key, holding the fixed IAM policy `documents`
+        and `policy` rendered like a program role's for every grant (e.g. the consumer's policy
+        with one action removed, to see what MSK would refuse). In force at once."""
+        with self._iam_lock:
+            if name in self._principals:
+                raise LocalKafkaError(f"principal {name!r} already exists")
+            principal = Principal(name, policy, tuple(documents))
+            self._principals[name] = principal
+            self._write_iam_files()
+        return principal
+
+    def grant(self, topic: str, group: str | None = None) -> None:
+        """Render every role's policy for `topic` and consumer `group` (default: the program's
+        consumer group), as `pulumi up` would for a stack with these names; in force for the
+        broker's next request. Topics and groups not granted stay denied to all but `admin`."""
+        group = group or default_consumer_group()
+        with self._iam_lock:
+            if (topic, group) in self._grants:
+                return
+            self._grants.append((topic, group))
+            self._write_iam_files()
+
+    @property
+    def grants(self) -> list[tuple[str, str]]:
+        with self._iam_lock:
+            return list(self._grants)
+
     # -- client helpers --
 
-    def client_env(self) -> dict[str, str]:
-        """Environment for a client process that should reach this broker like it reaches MSK."""
+    def client_env(self, principal: str) -> dict[str, str]:
+        """Environment for a client process that reaches this broker as `principal`, like it
+        reaches MSK with that role's credentials."""
         self._require_started()
+        identity = self.principal(principal)
         return {
-            "AWS_ACCESS_KEY_ID": self.access_key_id,
-            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+            "AWS_ACCESS_KEY_ID": identity.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": identity.secret_access_key,
             "AWS_REGION": self.region,
             "AWS_EC2_METADATA_DISABLED": "true",
             "KAFKA_BOOTSTRAP_SERVERS": self.sasl_bootstrap,
@@ -141,15 +225,62 @@ class LocalKafka:
             "KAFKA_CA_FILE": self.ca_file,
         }
 
-    def create_topic(self, name: str, partitions: int = 3) -> None:
-        """Create a topic (no-op if it exists) and wait until every partition has a leader."""
+    def client_options(self, principal: str) -> dict[str, Any]:
+        """kafka-python keyword arguments for an in-process client signing as `principal`: the
+        credentials are bound to the token provider, not read from os.environ, so clients of
+        several principals can share one process."""
+        import botocore.session
+        from msk_iam_client import MskIamTokenProvider
+
+        self._require_started()
+        identity = self.principal(principal)
+        session = botocore.session.Session()
+        session.set_credentials(identity.access_key_id, identity.secret_access_key)
+        return {
+            "bootstrap_servers": self.sasl_bootstrap,
+            "security_protocol": "SASL_SSL",
+            "sasl_mechanism": "OAUTHBEARER",
+            "sasl_oauth_token_provider": MskIamTokenProvider(self.region,
+                                                             botocore_session=session),
+            "ssl_cafile": self.ca_file,
+        }
+
+    def connection_info(self) -> dict[str, Any]:
+        """What another process needs to connect as any principal (`start --env-json`)."""
+        self._require_started()
+        return {
+            "bootstrap": self.sasl_bootstrap,
+            "ca_file": self.ca_file,
+            "region": self.region,
+            "cluster_arn": self.cluster_arn,
+            "principals": {
+                name: {"access_key_id": p.access_key_id,
+                       "secret_access_key": p.secret_access_key}
+                for name, p in self.principals.items()
+            },
+            "plaintext_bootstrap": self.plaintext_bootstrap,
+            "authorization": "on" if self.authorize else "off",
+            "policies_file": str(self.policies_file),
+            "broker_log": str(self.log_file),
+        }
+
+    def write_connection_info(self, path: str | Path) -> None:
+        """`connection_info()` as JSON, owner-only (it holds the principals' secrets)."""
+        path = Path(path).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, json.dumps(self.connection_info(), indent=2) + "\n")
+
+    def create_topic(self, name: str, partitions: int = 3, group: str | None = None) -> None:
+        """Create a topic as `admin` (no-op if it exists), wait until every partition has a
+        leader, and `grant` the program's roles on it (with consumer `group`)."""
         from kafka import KafkaAdminClient
         from kafka.errors import TopicAlreadyExistsError
 
         self._require_started()
+        self.grant(name, group)
         admin = KafkaAdminClient(
-            bootstrap_servers=self.plaintext_bootstrap, request_timeout_ms=15000,
-            bootstrap_timeout_ms=15000,
+            request_timeout_ms=15000, bootstrap_timeout_ms=15000, client_id="local-kafka-admin",
+            **self.client_options(ADMIN),
         )
         try:
             try:
@@ -221,17 +352,27 @@ class LocalKafka:
         if len(set(ports.values())) != 3:
             raise LocalKafkaError(f"could not pick three distinct free ports: {ports}")
         ca_file, self._keystore = write_certificates(self.work_dir / "certs")
-        credentials = self.work_dir / "credentials.properties"
-        credentials.touch(mode=0o600)
-        credentials.write_text(f"{self.access_key_id}={self.secret_access_key}\n")
-        self._properties_file.write_text(self._server_properties(ports, credentials))
+        with self._iam_lock:
+            self._write_iam_files()
+        self._properties_file.write_text(self._server_properties(ports))
         self._format_storage()
         self._ports = ports
         self.ca_file = str(ca_file)
         self.plaintext_bootstrap = f"{LOOPBACK}:{ports['plaintext']}"
         self.sasl_bootstrap = f"{LOOPBACK}:{ports['sasl_ssl']}"
 
-    def _server_properties(self, ports: dict[str, int], credentials: Path) -> str:
+    def _write_iam_files(self) -> None:
+        """Both files from the current principals and grants (caller holds _iam_lock); before
+        the first start there is nowhere to write yet, and _prepare_once writes them."""
+        if not self.work_dir.is_dir():
+            return
+        principals = list(self._principals.values())
+        # Credentials first: a principal's policies never name a key the broker cannot know.
+        write_atomically(self.credentials_file, credentials_text(principals))
+        write_atomically(self.policies_file,
+                         policies_text(self.cluster_arn, principals, self._grants))
+
+    def _server_properties(self, ports: dict[str, int]) -> str:
         p, s, c = ports["plaintext"], ports["sasl_ssl"], ports["controller"]
         settings = {
             "process.roles": "broker,controller",
@@ -263,11 +404,16 @@ class LocalKafka:
             "listener.name.sasl_ssl.oauthbearer.sasl.server.callback.handler.class":
                 VALIDATOR_CLASS,
             "msk.iam.region": self.region,
-            "msk.iam.credentials.file": str(credentials),
+            "msk.iam.credentials.file": str(self.credentials_file),
             "listener.name.sasl_ssl.ssl.keystore.type": "PEM",
             "listener.name.sasl_ssl.ssl.keystore.location": str(self._keystore),
             "listener.name.sasl_ssl.ssl.client.auth": "none",
         }
+        if self.authorize:
+            # Every SASL_SSL request is authorized against the principals' IAM policies, read
+            # again whenever the file changes (grant, add_principal).
+            settings["authorizer.class.name"] = AUTHORIZER_CLASS
+            settings["msk.iam.policies.file"] = str(self.policies_file)
         settings.update(self.extra_properties)
         return "".join(f"{key}={_escape_property(value)}\n" for key, value in settings.items())
 

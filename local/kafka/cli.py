@@ -1,6 +1,9 @@
 """Command line of the local broker: `python -m local.kafka_broker start|build`.
 
-    python -m local.kafka_broker start   # run in the foreground until Ctrl-C
+    python -m local.kafka_broker start [--topic T]... [--env-json PATH]
+        run in the foreground until Ctrl-C; every client is authorized against the program's
+        IAM policies for its principal (api, consumer, admin, ...); --env-json writes what other
+        processes need to connect as any principal
     python -m local.kafka_broker build   # only fetch the broker jars and build the validator
 """
 
@@ -11,20 +14,39 @@ import logging
 import signal
 import sys
 import time
+from pathlib import Path
 
 from local.kafka.broker import LocalKafka
 from local.kafka.jars import LIB_DIR, VALIDATOR_JAR, LocalKafkaError, ensure_jars
+from local.kafka.policies import ADMIN
 
 
-def _print_connection_info(kafka: LocalKafka) -> None:
-    env = kafka.client_env()
+def _print_connection_info(kafka: LocalKafka, env_json: str | None) -> None:
+    info = kafka.connection_info()
     print(f"Local Kafka is running (broker log: {kafka.log_file})")
     print(f"  SASL_SSL + OAUTHBEARER (MSK IAM): {kafka.sasl_bootstrap}")
-    print(f"  PLAINTEXT (admin/debug):          {kafka.plaintext_bootstrap}")
-    print(f"  CA file:                          {kafka.ca_file}")
-    print("Point a client at it with:")
-    for key, value in env.items():
-        print(f"  export {key}={value}")
+    print(f"  PLAINTEXT (operator, not authorized): {kafka.plaintext_bootstrap}")
+    print(f"  CA file:     {kafka.ca_file}")
+    print(f"  cluster ARN: {kafka.cluster_arn}")
+    if kafka.authorize:
+        print(f"  IAM authorization ON: policies {kafka.policies_file} (read again when it "
+              "changes); decisions are the 'MSK IAM ALLOW|DENY' lines of the broker log")
+    else:
+        print("  IAM authorization OFF (--no-authorization): any authenticated client may do "
+              "anything")
+    if kafka.grants:
+        print("  granted (topic, consumer group): "
+              + ", ".join(f"({t}, {g})" for t, g in kafka.grants))
+    if env_json:
+        print(f"Connection details for every principal: {env_json}")
+    env = kafka.client_env(ADMIN)
+    print("Point a client at it as one principal (AWS_* per principal below):")
+    for key in ("AWS_REGION", "AWS_EC2_METADATA_DISABLED", "KAFKA_BOOTSTRAP_SERVERS",
+                "KAFKA_SECURITY_PROTOCOL", "KAFKA_CA_FILE"):
+        print(f"  export {key}={env[key]}")
+    for name, keys in info["principals"].items():
+        print(f"  {name:>10}: export AWS_ACCESS_KEY_ID={keys['access_key_id']} "
+              f"AWS_SECRET_ACCESS_KEY={keys['secret_access_key']}")
     print("Ctrl-C stops it.", flush=True)
 
 
@@ -36,7 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--work-dir", help="where data, certificates and logs go (default: a new "
                        "temporary directory)")
     start.add_argument("--topic", action="append", default=[],
-                       help="topic to create after start (repeatable)")
+                       help="topic to create after start and grant the program's roles on "
+                       "(repeatable)")
+    start.add_argument("--group", default=None,
+                       help="consumer group the consumer role may use on those topics "
+                       "(default: the program's, event-consumer)")
+    start.add_argument("--env-json", metavar="PATH",
+                       help="write bootstrap, ca_file, region, cluster_arn and every "
+                       "principal's access key (JSON, owner-only) once the broker is ready")
+    start.add_argument("--no-authorization", action="store_true",
+                       help="do not authorize requests (only to measure what it costs)")
     sub.add_parser("build", help="fetch the broker jars and build the validator, then exit")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
@@ -47,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             ensure_jars()
             print(f"jars ready: {LIB_DIR} and {VALIDATOR_JAR}")
             return 0
-        kafka = LocalKafka(args.work_dir)
+        kafka = LocalKafka(args.work_dir, authorize=not args.no_authorization)
         stop_requested = False
 
         def request_stop(signum: int, frame: object) -> None:
@@ -60,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         kafka.start()
         try:
             for topic in args.topic:
-                kafka.create_topic(topic)
-            _print_connection_info(kafka)
+                kafka.create_topic(topic, group=args.group)
+            if args.env_json:
+                kafka.write_connection_info(args.env_json)
+            _print_connection_info(kafka, args.env_json)
             while not stop_requested and kafka.is_running():
                 time.sleep(0.5)
             if not kafka.is_running() and not stop_requested:
@@ -70,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             print("stopping local Kafka ...", flush=True)
             kafka.stop()
+            if args.env_json:
+                # Stale connection details would send other processes to a dead broker.
+                Path(args.env_json).unlink(missing_ok=True)
         return 0
     except LocalKafkaError as exc:
         print(f"error: {exc}", file=sys.stderr)

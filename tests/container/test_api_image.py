@@ -53,7 +53,7 @@ def test_current_time_event_is_read_back_by_an_independent_consumer(
     assert answer["message"] == "Hello, Graviton!"
     assert abs(answer["timestamp"] - time.time()) < 300
 
-    for name, value in kafka_broker.client_env().items():
+    for name, value in kafka_broker.client_env("consumer").items():
         monkeypatch.setenv(name, value)  # the consumer's token provider signs with these
     consumer = KafkaConsumer(
         api_container.topic,

@@ -30,7 +30,7 @@ EXAMPLES = 1000
 def fuzzed_server(kafka_broker, tmp_path_factory):
     topic = f"fuzz-{uuid.uuid4().hex[:8]}"
     kafka_broker.create_topic(topic)
-    server = launch_api_server(kafka_broker.client_env(), tmp_path_factory.mktemp("fuzz"),
+    server = launch_api_server(kafka_broker.client_env("api"), tmp_path_factory.mktemp("fuzz"),
                                topic=topic)
     assert server.wait_ready(60), server.log_text()[-3000:]
     yield server

@@ -58,7 +58,7 @@ def wait_for_status(base_url: str, path: str, status: int, timeout_s: float) -> 
 def test_acknowledged_event_is_in_kafka_with_key_headers_and_payload(
     kafka_broker, kafka_topic, api_server
 ):
-    server = api_server(kafka_broker.client_env(), topic=kafka_topic)
+    server = api_server(kafka_broker.client_env("api"), topic=kafka_topic)
     wait_for_status(server.base_url, "/readyz", 200, timeout_s=60)
 
     response = get(server.base_url, "/current_time?name=Ada-Lovelace_1")
@@ -90,7 +90,7 @@ def test_acknowledged_event_is_in_kafka_with_key_headers_and_payload(
 def test_concurrent_requests_for_one_name_land_in_one_partition_in_order(
     kafka_broker, kafka_topic, api_server
 ):
-    server = api_server(kafka_broker.client_env(), topic=kafka_topic)
+    server = api_server(kafka_broker.client_env("api"), topic=kafka_topic)
     wait_for_status(server.base_url, "/readyz", 200, timeout_s=60)
     with ThreadPoolExecutor(8) as pool:
         responses = list(pool.map(
@@ -106,7 +106,8 @@ def test_concurrent_requests_for_one_name_land_in_one_partition_in_order(
 
 def test_missing_topic_is_created_at_startup_with_configured_partitions(kafka_broker, api_server):
     topic = f"api-created-{uuid.uuid4().hex[:8]}"
-    env = {**kafka_broker.client_env(), "KAFKA_TOPIC_PARTITIONS": "2"}
+    kafka_broker.grant(topic)  # the program's API policy names its topic before it exists
+    env = {**kafka_broker.client_env("api"), "KAFKA_TOPIC_PARTITIONS": "2"}
     server = api_server(env, topic=topic)
     wait_for_status(server.base_url, "/readyz", 200, timeout_s=60)  # no request sent yet
     admin = KafkaAdminClient(bootstrap_servers=kafka_broker.plaintext_bootstrap,
@@ -123,7 +124,7 @@ def test_missing_topic_is_created_at_startup_with_configured_partitions(kafka_br
 def test_broker_outage_gives_bounded_503_and_the_service_recovers_by_itself(
     kafka_broker, kafka_topic, api_server
 ):
-    env = {**kafka_broker.client_env(), "KAFKA_SEND_TIMEOUT_MS": str(SEND_TIMEOUT_MS)}
+    env = {**kafka_broker.client_env("api"), "KAFKA_SEND_TIMEOUT_MS": str(SEND_TIMEOUT_MS)}
     server = api_server(env, topic=kafka_topic)
     wait_for_status(server.base_url, "/readyz", 200, timeout_s=60)
     assert get(server.base_url, "/current_time?name=Ada").status_code == 200
@@ -164,7 +165,7 @@ def test_broker_outage_gives_bounded_503_and_the_service_recovers_by_itself(
 def test_sigterm_exits_0_promptly_and_acknowledged_events_are_in_the_topic(
     kafka_broker, kafka_topic, api_server
 ):
-    server = api_server(kafka_broker.client_env(), topic=kafka_topic)
+    server = api_server(kafka_broker.client_env("api"), topic=kafka_topic)
     wait_for_status(server.base_url, "/readyz", 200, timeout_s=60)
     response = get(server.base_url, "/current_time?name=Ada")
     assert response.status_code == 200

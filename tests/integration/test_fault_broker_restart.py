@@ -61,7 +61,7 @@ def _client_loop(base_url: str, stop: threading.Event, answers: list[Answer], lo
 def test_broker_restart_under_load_loses_no_acknowledged_event(
     kafka_broker, kafka_topic, api_server, tmp_path, monkeypatch
 ):
-    for name, value in kafka_broker.client_env().items():
+    for name, value in kafka_broker.client_env("consumer").items():
         monkeypatch.setenv(name, value)  # the in-process mapping signs its own MSK IAM tokens
     consumed: Counter[str] = Counter()
     consumed_lock = threading.Lock()
@@ -70,16 +70,18 @@ def test_broker_restart_under_load_loses_no_acknowledged_event(
         with consumed_lock:
             consumed[event["event_id"]] += 1
 
+    group = f"fault-{uuid.uuid4().hex[:8]}"
+    kafka_broker.grant(kafka_topic, group)  # the program's consumer policy for this group
     esm = LocalEventSourceMapping(
         EsmSettings(bootstrap_servers=kafka_broker.sasl_bootstrap, topics=(kafka_topic,),
-                    group_id=f"fault-{uuid.uuid4().hex[:8]}", region=kafka_broker.region,
+                    group_id=group, region=kafka_broker.region,
                     ca_file=str(kafka_broker.ca_file), batching_window_s=0.2,
                     max_retry_attempts=-1, on_failure=f"jsonl:{tmp_path / 'on-failure.jsonl'}"),
         handler=build_handler(sink=SqliteDeadLetterSink(str(tmp_path / "dl.sqlite")),
                               process_fn=record),
     ).start()
     assert esm.wait_ready(90), esm.error
-    server = api_server({**kafka_broker.client_env(),
+    server = api_server({**kafka_broker.client_env("api"),
                          "KAFKA_SEND_TIMEOUT_MS": str(SEND_TIMEOUT_MS)}, topic=kafka_topic)
     assert server.wait_ready(60), server.log_text()[-3000:]
 

@@ -196,7 +196,7 @@ def test_poison_record_dead_letter_replay_processed(
     assert base64.b64decode(before[1]["value"]) == garbage
     assert before[1]["headers"] == [{"x-src": list(b"fuzz")}]
 
-    env = {**os.environ, **kafka_broker.client_env(), "KAFKA_TOPIC": kafka_topic}
+    env = {**os.environ, **kafka_broker.client_env("admin"), "KAFKA_TOPIC": kafka_topic}
     dry = subprocess.run(
         [sys.executable, "-m", "event_replay", "--from", f"sqlite:{db}", "--dry-run"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60,

@@ -7,29 +7,42 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import logging
 import re
+import signal
 import socket
 import ssl
+import stat
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 from unittest import mock
 
 import botocore.auth
+import botocore.session
 import pytest
 from aws_msk_iam_sasl_signer import MSKAuthTokenProvider as signer
 from botocore.credentials import CredentialProvider, Credentials
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.errors import KafkaTimeoutError, SaslAuthenticationFailedError, for_code
+from kafka.errors import (
+    KafkaTimeoutError,
+    SaslAuthenticationFailedError,
+    TopicAuthorizationFailedError,
+    for_code,
+)
 from kafka.net.sasl.oauth import AbstractTokenProvider
 from kafka.protocol.parser import KafkaProtocol
 from kafka.protocol.sasl import SaslAuthenticateRequest, SaslHandshakeRequest
-from msk_iam_client import client_security_options
+from msk_iam_client import MskIamTokenProvider, client_security_options
 
-from local.kafka import LocalKafka, LocalKafkaError
+from local.kafka import ADMIN, LocalKafka, LocalKafkaError
 
 pytestmark = pytest.mark.integration
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 # A refused client retries until this runs out; long enough for several refused attempts.
 REFUSED_BOOTSTRAP_MS = 2500
 
@@ -79,10 +92,15 @@ def client_env(kafka_broker, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
-    env = kafka_broker.client_env()
+    env = kafka_broker.client_env(ADMIN)  # produces and reads without a program role's limits
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+def admin_keys(kafka: LocalKafka) -> tuple[str, str]:
+    principal = kafka.principal(ADMIN)
+    return principal.access_key_id, principal.secret_access_key
 
 
 def sasl_options(env: dict[str, str]) -> dict:
@@ -204,7 +222,7 @@ def test_round_trip_over_sasl_ssl_with_signer_tokens(kafka_broker, kafka_topic, 
 
     assert sorted(received) == sorted(sent)
     assert client_env["KAFKA_BOOTSTRAP_SERVERS"] == kafka_broker.sasl_bootstrap
-    log.wait_for(rf"MSK IAM authentication accepted for principal {kafka_broker.access_key_id}")
+    log.wait_for(rf"MSK IAM authentication accepted for principal {admin_keys(kafka_broker)[0]}")
 
 
 def test_plaintext_listener_still_works(kafka_broker, kafka_topic):
@@ -218,7 +236,7 @@ def test_plaintext_listener_still_works(kafka_broker, kafka_topic):
 
 def test_control_a_correct_token_passes_the_wire_probe(kafka_broker):
     # The probe used for refusals below must be able to succeed, or refusals would prove nothing.
-    token = sign(kafka_broker.access_key_id, kafka_broker.secret_access_key)
+    token = sign(*admin_keys(kafka_broker))
 
     challenge, response = oauthbearer_exchange(kafka_broker, token)
 
@@ -232,13 +250,13 @@ def test_control_a_correct_token_passes_the_wire_probe(kafka_broker):
 
 
 def token_with_wrong_secret(kafka):
-    return sign(kafka.access_key_id, "not-" + kafka.secret_access_key)
+    return sign(admin_keys(kafka)[0], "not-" + admin_keys(kafka)[1])
 
 
 def expired_token(kafka):
     an_hour_ago = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=1)
     with mock.patch.object(botocore.auth, "get_current_datetime", return_value=an_hour_ago):
-        token = sign(kafka.access_key_id, kafka.secret_access_key)
+        token = sign(*admin_keys(kafka))
     assert "X-Amz-Date=" + an_hour_ago.strftime("%Y%m%dT%H") in b64url_decode(token)
     return token
 
@@ -246,29 +264,29 @@ def expired_token(kafka):
 def token_dated_in_the_future(kafka):
     in_an_hour = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(hours=1)
     with mock.patch.object(botocore.auth, "get_current_datetime", return_value=in_an_hour):
-        return sign(kafka.access_key_id, kafka.secret_access_key)
+        return sign(*admin_keys(kafka))
 
 
 def token_for_another_host(kafka):
     with mock.patch.object(signer, "ENDPOINT_URL_TEMPLATE", "https://kafka.{}.example.com/"):
-        return sign(kafka.access_key_id, kafka.secret_access_key)
+        return sign(*admin_keys(kafka))
 
 
 def token_for_another_action(kafka):
     with mock.patch.object(signer, "ACTION_NAME", "kafka-cluster:AlterCluster"):
-        return sign(kafka.access_key_id, kafka.secret_access_key)
+        return sign(*admin_keys(kafka))
 
 
 def token_for_another_region(kafka):
-    return sign(kafka.access_key_id, kafka.secret_access_key, region="eu-west-1")
+    return sign(*admin_keys(kafka), region="eu-west-1")
 
 
 def token_of_unknown_key(kafka):
-    return sign("AKIAUNKNOWNKEY000000", kafka.secret_access_key)
+    return sign("AKIAUNKNOWNKEY000000", admin_keys(kafka)[1])
 
 
 def token_with_extended_expiry(kafka):
-    url = b64url_decode(sign(kafka.access_key_id, kafka.secret_access_key))
+    url = b64url_decode(sign(*admin_keys(kafka)))
     assert "X-Amz-Expires=900" in url
     return b64url_encode(url.replace("X-Amz-Expires=900", "X-Amz-Expires=86400"))
 
@@ -282,7 +300,7 @@ def base64_of_not_a_url(kafka):
 
 
 def plain_http_url(kafka):
-    url = b64url_decode(sign(kafka.access_key_id, kafka.secret_access_key))
+    url = b64url_decode(sign(*admin_keys(kafka)))
     return b64url_encode(url.replace("https://", "http://", 1))
 
 
@@ -314,7 +332,7 @@ def test_bad_tokens_are_refused_with_a_logged_reason(kafka_broker, make_token, r
     assert re.search(reason, line), line
     # The log names the reason, never the secret or the token.
     new_log = log.new_text()
-    assert kafka_broker.secret_access_key not in new_log
+    assert all(p.secret_access_key not in new_log for p in kafka_broker.principals.values())
     assert token not in new_log
     assert "accepted for principal" not in new_log
 
@@ -331,7 +349,7 @@ def test_kafka_python_client_with_a_wrong_secret_cannot_connect(kafka_broker, ca
 
 def test_tls_is_verified_so_an_untrusted_broker_certificate_is_refused(kafka_broker, caplog):
     # Without the throwaway CA the client must not trust the broker (no silent TLS bypass).
-    token = sign(kafka_broker.access_key_id, kafka_broker.secret_access_key)
+    token = sign(*admin_keys(kafka_broker))
     log = BrokerLog(kafka_broker)
 
     client_saw = attempt_sasl_bootstrap(kafka_broker, FixedToken(token), caplog, ca_file=None)
@@ -356,7 +374,7 @@ def test_stop_then_start_keeps_ports_data_and_credentials(kafka_broker, kafka_to
 
     assert (kafka_broker.sasl_bootstrap, kafka_broker.plaintext_bootstrap,
             kafka_broker.ca_file) == before
-    assert kafka_broker.client_env() == client_env
+    assert kafka_broker.client_env(ADMIN) == client_env
     produce(bootstrap, kafka_topic, [b"after-restart"], **sasl_options(client_env))
     received = consume(bootstrap, kafka_topic, 2, **sasl_options(client_env))
     assert sorted(received) == [b"after-restart", b"before-restart"]
@@ -378,3 +396,55 @@ def test_a_broker_that_cannot_start_fails_fast_with_its_log(tmp_path):
     assert time.monotonic() - started < 45
     assert "Address already in use" in str(failure.value)
     assert not broker.is_running()
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+def _options_from_env_json(info: dict, role: str) -> dict:
+    """kafka-python options built from nothing but the --env-json file, as another process would."""
+    session = botocore.session.Session()
+    keys = info["principals"][role]
+    session.set_credentials(keys["access_key_id"], keys["secret_access_key"])
+    return {"security_protocol": "SASL_SSL",
+            "sasl_mechanism": "OAUTHBEARER", "ssl_cafile": info["ca_file"],
+            "sasl_oauth_token_provider": MskIamTokenProvider(info["region"],
+                                                             botocore_session=session)}
+
+
+def test_cli_env_json_lets_other_processes_connect_as_each_principal(tmp_path):
+    env_json = tmp_path / "kafka-env.json"
+    out = (tmp_path / "cli.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.kafka_broker", "start", "--work-dir", str(tmp_path / "b"),
+         "--topic", "orders", "--env-json", str(env_json)],
+        cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while not env_json.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert env_json.exists(), (tmp_path / "cli.log").read_text()
+        info = json.loads(env_json.read_text())
+        assert stat.S_IMODE(env_json.stat().st_mode) == 0o600  # it holds secrets
+        assert {"bootstrap", "ca_file", "region", "cluster_arn", "principals"} <= set(info)
+        assert set(info["principals"]) == {"admin", "api", "consumer"}
+        assert len({p["access_key_id"] for p in info["principals"].values()}) == 3
+        assert re.fullmatch(r"arn:aws:kafka:us-east-1:\d{12}:cluster/local/[0-9a-f-]+-s1",
+                            info["cluster_arn"])
+
+        # --topic granted the program's roles on "orders": the API's principal writes it ...
+        produce(info["bootstrap"], "orders", [b"via-env-json"], enable_idempotence=False,
+                **_options_from_env_json(info, "api"))
+        # ... the consumer's reads it (no group: ReadData and DescribeTopic suffice) ...
+        assert consume(info["bootstrap"], "orders", 1,
+                       **_options_from_env_json(info, "consumer")) == [b"via-env-json"]
+        # ... and may not write it, as its role may not.
+        with pytest.raises(TopicAuthorizationFailedError):
+            produce(info["bootstrap"], "orders", [b"refused"], enable_idempotence=False,
+                    **_options_from_env_json(info, "consumer"))
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+        out.close()
+    assert process.returncode == 0, (tmp_path / "cli.log").read_text()
+    assert not env_json.exists(), "stale connection details are removed at stop"

@@ -1,19 +1,17 @@
 """The local broker authorizes MSK IAM principals against IAM policies, like MSK does.
 
-A real broker runs with local/msk-iam-validator's MskIamAuthorizer and a policies file whose one
-principal is the broker's own access key. Clients are kafka-python over SASL_SSL with real MSK IAM
-tokens (event_api.kafka_auth.MskIamTokenProvider); the operator's PLAINTEXT listener is not
-enforced, so topics are created there.
+The session broker (local/msk-iam-validator's MskIamAuthorizer) is given one more principal with a
+hand-written policy (`add_principal`), in force without a restart. Clients are kafka-python over
+SASL_SSL with real MSK IAM tokens (msk_iam_client.MskIamTokenProvider); the operator's PLAINTEXT
+listener is not enforced.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
 
-import botocore.session
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import (
@@ -22,17 +20,18 @@ from kafka.errors import (
     KafkaError,
     TopicAuthorizationFailedError,
 )
-from msk_iam_client import MskIamTokenProvider
 
 from local.kafka import LocalKafka
+from tests.fixtures.kafka import wait_for_broker_log
 
 pytestmark = pytest.mark.integration
 
-AUTHORIZER_CLASS = "eventpipeline.mskiam.MskIamAuthorizer"
-ALLOWED_TOPIC = "authz-allowed"
-OTHER_TOPIC = "authz-other"
-GROUP = "authz-group"
-PRINCIPAL = "producer-under-test"
+# Unique per run: the session broker is shared with other test modules.
+_RUN = uuid.uuid4().hex[:8]
+ALLOWED_TOPIC = f"authz-allowed-{_RUN}"
+OTHER_TOPIC = f"authz-other-{_RUN}"
+GROUP = f"authz-group-{_RUN}"
+PRINCIPAL = f"producer-under-test-{_RUN}"
 CLIENT_TIMEOUT_MS = 15000
 
 
@@ -58,59 +57,21 @@ def _policies(cluster_arn: str) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def authz_broker(tmp_path_factory: pytest.TempPathFactory):
-    work_dir = tmp_path_factory.mktemp("local-kafka-authz")
-    policies_file = work_dir / "msk-iam-policies.json"
-    kafka = LocalKafka(work_dir / "broker", extra_properties={
-        "authorizer.class.name": AUTHORIZER_CLASS,
-        "msk.iam.policies.file": str(policies_file),
-    })
-    cluster_arn = f"arn:aws:kafka:us-east-1:000000000000:cluster/local/{uuid.uuid4()}"
-    policies_file.write_text(json.dumps({
-        "cluster_arn": cluster_arn,
-        "principals": {kafka.access_key_id: {"name": PRINCIPAL,
-                                             "policies": _policies(cluster_arn)}},
-    }))
-    kafka.start()
-    try:
-        kafka.create_topic(ALLOWED_TOPIC)
-        kafka.create_topic(OTHER_TOPIC)
-        kafka.cluster_arn = cluster_arn
-        yield kafka
-    finally:
-        kafka.stop()
+def authz_broker(kafka_broker: LocalKafka) -> LocalKafka:
+    kafka_broker.create_topic(ALLOWED_TOPIC)
+    kafka_broker.create_topic(OTHER_TOPIC)
+    kafka_broker.add_principal(PRINCIPAL, documents=_policies(kafka_broker.cluster_arn))
+    return kafka_broker
 
 
 def _sasl_options(kafka: LocalKafka) -> dict:
-    session = botocore.session.Session()
-    session.set_credentials(kafka.access_key_id, kafka.secret_access_key)
-    return {
-        "bootstrap_servers": kafka.sasl_bootstrap,
-        "security_protocol": "SASL_SSL",
-        "sasl_mechanism": "OAUTHBEARER",
-        "sasl_oauth_token_provider": MskIamTokenProvider(kafka.region, botocore_session=session),
-        "ssl_cafile": kafka.ca_file,
-        "request_timeout_ms": CLIENT_TIMEOUT_MS,
-        "bootstrap_timeout_ms": CLIENT_TIMEOUT_MS,
-    }
+    return {**kafka.client_options(PRINCIPAL), "request_timeout_ms": CLIENT_TIMEOUT_MS,
+            "bootstrap_timeout_ms": CLIENT_TIMEOUT_MS}
 
 
 def _producer(kafka: LocalKafka, *, idempotent: bool) -> KafkaProducer:
     return KafkaProducer(acks="all", enable_idempotence=idempotent, max_block_ms=CLIENT_TIMEOUT_MS,
                          **_sasl_options(kafka))
-
-
-def _broker_log_line(kafka: LocalKafka, pattern: str, timeout_s: float = 5) -> str:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        match = re.search(pattern, kafka.log_file.read_text(errors="replace"))
-        if match:
-            return match.group(0)
-        if time.monotonic() >= deadline:
-            raise AssertionError(
-                f"broker log has no line matching {pattern!r}:\n{kafka.log_tail()}"
-            )
-        time.sleep(0.1)
 
 
 def test_producer_writes_to_its_topic_and_is_refused_another(authz_broker):
@@ -122,12 +83,13 @@ def test_producer_writes_to_its_topic_and_is_refused_another(authz_broker):
     finally:
         producer.close(timeout=10)
     arn = authz_broker.cluster_arn.replace(":cluster/", ":topic/")
-    _broker_log_line(authz_broker, (
-        rf"WARN MSK IAM DENY principal={PRINCIPAL} access_key={authz_broker.access_key_id}"
+    wait_for_broker_log(authz_broker, (
+        rf"WARN MSK IAM DENY principal={PRINCIPAL}"
+        rf" access_key={authz_broker.principal(PRINCIPAL).access_key_id}"
         rf" operation=WRITE resource=TOPIC:{OTHER_TOPIC} request=PRODUCE"
         rf" iam_action=kafka-cluster:WriteData iam_resource={re.escape(arn)}/{OTHER_TOPIC}"
         r' decided_by="implicit deny: no statement allows"'))
-    _broker_log_line(authz_broker, (
+    wait_for_broker_log(authz_broker, (
         rf"INFO MSK IAM ALLOW principal={PRINCIPAL} \S+ operation=WRITE"
         rf' resource=TOPIC:{ALLOWED_TOPIC} .* decided_by="allowed by \\"UseOneTopic\\"'))
 
@@ -141,7 +103,7 @@ def test_idempotent_producer_without_write_data_idempotently_is_refused(authz_br
             producer.send(ALLOWED_TOPIC, b"idempotent").get(timeout=15)
     finally:
         producer.close(timeout=10)
-    _broker_log_line(authz_broker, (
+    wait_for_broker_log(authz_broker, (
         r"MSK IAM DENY .* operation=IDEMPOTENT_WRITE resource=CLUSTER:kafka-cluster"
         r" request=INIT_PRODUCER_ID iam_action=kafka-cluster:WriteDataIdempotently"))
 
@@ -156,7 +118,7 @@ def test_consumer_without_alter_group_cannot_join_its_group(authz_broker):
                 consumer.poll(timeout_ms=500)
     finally:
         consumer.close()
-    _broker_log_line(authz_broker, (
+    wait_for_broker_log(authz_broker, (
         rf"WARN MSK IAM DENY principal={PRINCIPAL} \S+ operation=READ resource=GROUP:{GROUP}"
         r" request=JOIN_GROUP iam_action=kafka-cluster:AlterGroup"))
 
@@ -180,7 +142,7 @@ def test_reader_without_a_group_reads_its_topic(authz_broker):
     finally:
         consumer.close()
     assert marker in received
-    _broker_log_line(authz_broker, (
+    wait_for_broker_log(authz_broker, (
         rf"MSK IAM ALLOW .* operation=READ resource=TOPIC:{ALLOWED_TOPIC}"
         r" request=FETCH iam_action=kafka-cluster:ReadData"))
 
@@ -196,7 +158,7 @@ def test_create_topics_forwarded_to_the_controller_is_still_authorized(authz_bro
                                 timeout_ms=CLIENT_TIMEOUT_MS)
     finally:
         admin.close()
-    _broker_log_line(authz_broker, (
+    wait_for_broker_log(authz_broker, (
         rf"WARN MSK IAM DENY principal={PRINCIPAL} \S+ operation=CREATE resource=TOPIC:{name}"
         r" request=CREATE_TOPICS iam_action=kafka-cluster:CreateTopic"))
     operator = KafkaAdminClient(bootstrap_servers=authz_broker.plaintext_bootstrap,

@@ -29,7 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _ready_api(api_server, kafka_broker, topic):
-    server = api_server(kafka_broker.client_env(), topic=topic)
+    server = api_server(kafka_broker.client_env("api"), topic=topic)
     assert server.wait_ready(60), "API not ready (connected to Kafka) in 60 s"
     return server
 
@@ -96,7 +96,7 @@ def test_api_event_dead_lettered_then_replayed_is_processed_identically(
     assert calls[0][0] == plain
 
     strict["on"] = False
-    env = {**os.environ, **kafka_broker.client_env(), "KAFKA_TOPIC": kafka_topic}
+    env = {**os.environ, **kafka_broker.client_env("admin"), "KAFKA_TOPIC": kafka_topic}
     replay = subprocess.run(
         [sys.executable, "-m", "event_replay", "--from", f"sqlite:{db}", "--limit", "5"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
@@ -145,7 +145,7 @@ def test_the_mixed_queue_round_trip_processes_every_event_once(
     assert "letter" in kinds and "batch-info" in kinds  # the mixed queue
 
     broken["on"] = False  # the fix is deployed; now replay
-    env = {**os.environ, **kafka_broker.client_env(), **dead_letter_aws.aws.client_env(),
+    env = {**os.environ, **kafka_broker.client_env("admin"), **dead_letter_aws.aws.client_env(),
            "KAFKA_TOPIC": kafka_topic}
     replay = subprocess.run(
         [sys.executable, "-m", "event_replay", "--from", f"sqs:{dead_letter_aws.queue_url}",

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def function_env(kafka_broker, monkeypatch) -> None:
-    for name, value in kafka_broker.client_env().items():
+    # The function signs as the program's topic-provisioning role, whose policy the broker holds.
+    for name, value in kafka_broker.client_env("topic-admin").items():
         monkeypatch.setenv(name, value)
 
 
@@ -33,11 +34,21 @@ def partitions_of(kafka_broker):
     admin.close()
 
 
-def fresh_topic() -> str:
-    return f"provisioned-{uuid.uuid4().hex[:12]}"
+@pytest.fixture
+def fresh_topic(kafka_broker):
+    """A topic name no one created yet, which the program's policies are rendered for (as
+    `pulumi up` renders them for the stack's topicName)."""
+
+    def name() -> str:
+        topic = f"provisioned-{uuid.uuid4().hex[:12]}"
+        kafka_broker.grant(topic)
+        return topic
+
+    return name
 
 
-def test_creates_a_missing_topic_then_reruns_change_nothing(function_env, partitions_of):
+def test_creates_a_missing_topic_then_reruns_change_nothing(function_env, fresh_topic,
+                                                            partitions_of):
     topic = fresh_topic()
     assert partitions_of(topic) is None
     assert lambda_handler({"topic": topic, "partitions": 2}) == {
@@ -49,7 +60,7 @@ def test_creates_a_missing_topic_then_reruns_change_nothing(function_env, partit
     assert partitions_of(topic) == 2
 
 
-def test_grows_partitions_and_refuses_to_shrink(function_env, partitions_of):
+def test_grows_partitions_and_refuses_to_shrink(function_env, fresh_topic, partitions_of):
     topic = fresh_topic()
     lambda_handler({"topic": topic, "partitions": 2})
     assert lambda_handler({"topic": topic, "partitions": 5})["action"] == "grown"
@@ -70,7 +81,8 @@ def test_a_topic_made_elsewhere_is_adopted_as_it_is(function_env, kafka_topic, p
     assert partitions_of(kafka_topic) == 4
 
 
-def test_bad_credentials_fail_with_one_clear_message(function_env, monkeypatch, partitions_of):
+def test_bad_credentials_fail_with_one_clear_message(function_env, fresh_topic, monkeypatch,
+                                                     partitions_of):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-broker-secret-000000000000")
     monkeypatch.setenv("KAFKA_REQUEST_TIMEOUT_MS", "5000")
     topic = fresh_topic()

@@ -117,7 +117,7 @@ def test_replay_at_debug_writes_no_secret(kafka_broker, kafka_topic, dead_letter
               "value": base64.b64encode(b"replayed at debug").decode()}
     dead_letter_aws.sqs.send_message(QueueUrl=dead_letter_aws.queue_url,
                                      MessageBody=json.dumps(letter))
-    env = {**os.environ, **kafka_broker.client_env(), **dead_letter_aws.aws.client_env(),
+    env = {**os.environ, **kafka_broker.client_env("admin"), **dead_letter_aws.aws.client_env(),
            "LOG_LEVEL": "DEBUG", "KAFKA_TOPIC": kafka_topic}
     side, log = tmp_path / "secrets.json", tmp_path / "replay.log"
 
@@ -129,15 +129,17 @@ def test_replay_at_debug_writes_no_secret(kafka_broker, kafka_topic, dead_letter
     assert '"replayed": 1' in text
     assert_no_secret(text, side,
                      expect=("botocore", "kafka", "[REDACTED]"))
-    assert kafka_broker.client_env()["AWS_SECRET_ACCESS_KEY"] not in text
+    assert kafka_broker.client_env("admin")["AWS_SECRET_ACCESS_KEY"] not in text
 
 
 def test_local_mapping_at_debug_writes_no_secret(kafka_broker, kafka_topic, dead_letter_aws,
                                                  tmp_path):
     produce(kafka_broker, kafka_topic, [{"value": b"\xfe poison", "partition": 0}])
-    env = {**os.environ, **kafka_broker.client_env(), **dead_letter_aws.env(),
-           "AWS_ACCESS_KEY_ID": kafka_broker.client_env()["AWS_ACCESS_KEY_ID"],
-           "AWS_SECRET_ACCESS_KEY": kafka_broker.client_env()["AWS_SECRET_ACCESS_KEY"],
+    kafka_broker.grant(kafka_topic, "debug-run")
+    consumer = kafka_broker.client_env("consumer")
+    env = {**os.environ, **consumer, **dead_letter_aws.env(),
+           "AWS_ACCESS_KEY_ID": consumer["AWS_ACCESS_KEY_ID"],
+           "AWS_SECRET_ACCESS_KEY": consumer["AWS_SECRET_ACCESS_KEY"],
            "KAFKA_TOPIC": kafka_topic, "ESM_CONSUMER_GROUP_ID": "debug-run", "LOG_LEVEL": "DEBUG",
            "ESM_BATCHING_WINDOW_S": "0.1", "PYTHONUNBUFFERED": "1"}
     side, log = tmp_path / "secrets.json", tmp_path / "esm.log"
@@ -154,4 +156,4 @@ def test_local_mapping_at_debug_writes_no_secret(kafka_broker, kafka_topic, dead
             process.kill()
     text = log.read_text()
     assert_no_secret(text, side, expect=("botocore", "kafka", "[REDACTED]"))
-    assert kafka_broker.client_env()["AWS_SECRET_ACCESS_KEY"] not in text
+    assert consumer["AWS_SECRET_ACCESS_KEY"] not in text

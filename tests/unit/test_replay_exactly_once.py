@@ -55,7 +55,7 @@ def api_message(name: str) -> dict:
 def run_replay(broker, aws, topic: str, ledger: Path, *extra: str):
     # One set of AWS credentials for everything, as an operator has: the broker's local ones
     # sign the MSK IAM token; the local SQS/S3 server accepts any.
-    env = {**os.environ, **broker.client_env(), **aws.aws.client_env(), "KAFKA_TOPIC": topic}
+    env = {**os.environ, **broker.client_env("admin"), **aws.aws.client_env(), "KAFKA_TOPIC": topic}
     result = subprocess.run(
         [sys.executable, "-m", "event_replay", "--from", f"sqs:{aws.queue_url}",
          "--ledger", str(ledger), *extra],

@@ -30,10 +30,17 @@ final class AuthorizationEngine {
     private final boolean serverless;
     private final DecisionSink sink;
     private final ConcurrentHashMap<Key, Cached> cache = new ConcurrentHashMap<>();
-    private final LongAdder decisionsComputed = new LongAdder();
+    private final LongAdder decisionsComputed;
 
-    AuthorizationEngine(PoliciesFile policies, boolean serverless, DecisionSink sink) {
+    /**
+     * One engine per version of the policies file: a new version gets a new engine, so no decision
+     * cached from the old policies survives a reload.
+     *
+     * @param decisionsComputed counts cache misses, shared across the versions for tests
+     */
+    AuthorizationEngine(PoliciesFile policies, boolean serverless, DecisionSink sink, LongAdder decisionsComputed) {
         this.policies = policies;
+        this.decisionsComputed = decisionsComputed;
         this.serverless = serverless;
         this.sink = sink;
     }
@@ -63,9 +70,8 @@ final class AuthorizationEngine {
         return decide(new Key(accessKeyId, operation, type, ANY_RESOURCE, true), requestType, true);
     }
 
-    /** How many questions were decided from the policies (cache misses), for tests. */
-    long decisionsComputed() {
-        return decisionsComputed.sum();
+    PoliciesFile policies() {
+        return policies;
     }
 
     private boolean decide(Key key, int requestType, boolean warnIfDenied) {
@@ -76,23 +82,27 @@ final class AuthorizationEngine {
             }
             cached = cache.computeIfAbsent(key, k -> log(compute(k), requestType, warnIfDenied));
         } else if (!cached.decision.allowed() && warnIfDenied && cached.warned.compareAndSet(false, true)) {
-            // First decided by a quiet probe; now a request Kafka reports as denied: say so once.
-            sink.warn(cached.line);
+            // First decided by a quiet probe; now a request Kafka reports as denied: say so once,
+            // naming this request (the probe's, e.g. METADATA, would hide which call failed).
+            sink.warn(cached.decision.logLine(requestName(requestType)));
         }
         return cached.decision.allowed();
     }
 
     private Cached log(OperationDecision decision, int requestType, boolean warnIfDenied) {
         // Named here, on a miss, so the cached path does no lookup at all.
-        String line = decision.logLine(ApiKeys.hasId(requestType) ? ApiKeys.forId(requestType).name()
-                : "API_KEY_" + requestType);
+        String line = decision.logLine(requestName(requestType));
         boolean warn = !decision.allowed() && warnIfDenied;
         if (warn) {
             sink.warn(line);
         } else {
             sink.info(line);
         }
-        return new Cached(decision, line, new AtomicBoolean(warn || decision.allowed()));
+        return new Cached(decision, new AtomicBoolean(warn || decision.allowed()));
+    }
+
+    private static String requestName(int requestType) {
+        return ApiKeys.hasId(requestType) ? ApiKeys.forId(requestType).name() : "API_KEY_" + requestType;
     }
 
     private OperationDecision compute(Key key) {
@@ -158,6 +168,6 @@ final class AuthorizationEngine {
     }
 
     /** A decided question; {@code warned} once a WARN line was written (or none is due). */
-    private record Cached(OperationDecision decision, String line, AtomicBoolean warned) {
+    private record Cached(OperationDecision decision, AtomicBoolean warned) {
     }
 }

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.LongAdder;
 import org.apache.kafka.common.Endpoint;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.acl.AclBinding;
@@ -44,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * (CreateTopics, DeleteTopics, CreatePartitions, configuration changes): in KRaft it reaches the
  * controller on the CONTROLLER listener but with the client's own principal (Kafka 4.1.1
  * EnvelopeUtils), so any non-anonymous principal is enforced wherever it arrives.
- * ACLs are not supported: IAM policies are the only source of permissions, as on MSK.
+ * ACLs are not supported: IAM policies are the only source of permissions, as on MSK. The policies
+ * file is read again when it changes, and a new version drops every cached decision.
  */
 public final class MskIamAuthorizer implements Authorizer {
     static final String ACLS_UNSUPPORTED = "ACLs are not supported by the local broker's MSK IAM"
@@ -64,9 +66,12 @@ public final class MskIamAuthorizer implements Authorizer {
     };
 
     private final DecisionSink sink;
+    private final LongAdder decisionsComputed = new LongAdder();
+    /** Enforced authorization calls and the time spent in them, reported at close(). */
+    private final LongAdder enforcedCalls = new LongAdder();
+    private final LongAdder enforcedNanos = new LongAdder();
     private AuthorizerSettings settings;
-    private PoliciesFile policies;
-    private AuthorizationEngine engine;
+    private WatchedFile<AuthorizationEngine> engines;
     private Set<String> controllerListeners = Set.of();
 
     public MskIamAuthorizer() {
@@ -81,14 +86,29 @@ public final class MskIamAuthorizer implements Authorizer {
     @Override
     public void configure(Map<String, ?> configs) {
         settings = AuthorizerSettings.from(configs);
+        boolean serverless = settings.serverless();
         try {
-            policies = PoliciesFile.load(settings.policiesFile());
-        } catch (PoliciesFileException e) {
+            // The file is read again whenever it changes (see WatchedFile): the local broker
+            // learns new principals, topics and groups without a restart.
+            engines = WatchedFile.load(settings.policiesFile(),
+                    path -> new AuthorizationEngine(PoliciesFile.load(path), serverless, sink, decisionsComputed),
+                    new WatchedFile.Listener<>() {
+                        @Override
+                        public void reloaded(AuthorizationEngine engine) {
+                            LOG.info("MSK IAM policies reloaded from {}: principals {}", settings.policiesFile(),
+                                    principalNames(engine.policies()));
+                            warnAbout(engine.policies());
+                        }
+
+                        @Override
+                        public void rejected(String problem) {
+                            LOG.error("MSK IAM policies not reloaded: {}", problem);
+                        }
+                    });
+        } catch (Exception e) {
             throw new KafkaException(e.getMessage());
         }
-        for (String warning : policies.warnings()) {
-            LOG.warn("MSK IAM policies: {}", warning);
-        }
+        warnAbout(engines.current().policies());
         Object controllers = configs.get("controller.listener.names");
         if (controllers != null) {
             Set<String> names = new HashSet<>();
@@ -97,7 +117,18 @@ public final class MskIamAuthorizer implements Authorizer {
             }
             controllerListeners = Set.copyOf(names);
         }
-        engine = new AuthorizationEngine(policies, settings.serverless(), sink);
+    }
+
+    private static void warnAbout(PoliciesFile policies) {
+        for (String warning : policies.warnings()) {
+            LOG.warn("MSK IAM policies: {}", warning);
+        }
+    }
+
+    private static List<String> principalNames(PoliciesFile policies) {
+        List<String> names = new ArrayList<>();
+        policies.principalsByAccessKey().values().forEach(p -> names.add(p.name() + "=" + p.accessKeyId()));
+        return names;
     }
 
     @Override
@@ -111,11 +142,12 @@ public final class MskIamAuthorizer implements Authorizer {
             String name = String.valueOf(endpoint.listener()).toUpperCase(Locale.ROOT);
             controllerOnly &= controllerListeners.contains(name);
         }
-        List<String> names = new ArrayList<>();
-        policies.principalsByAccessKey().values().forEach(p -> names.add(p.name() + "=" + p.accessKeyId()));
-        LOG.info("MSK IAM authorizer ready ({}): cluster {}, {} cluster, enforcing listener {}, principals {}",
+        PoliciesFile policies = engines.current().policies();
+        LOG.info("MSK IAM authorizer ready ({}): cluster {}, {} cluster, enforcing listener {}, principals {},"
+                + " policies file {} (read again when it changes)",
                 controllerOnly ? "controller" : "broker", policies.cluster(),
-                settings.serverless() ? "serverless" : "provisioned", settings.listener(), names);
+                settings.serverless() ? "serverless" : "provisioned", settings.listener(),
+                principalNames(policies), settings.policiesFile());
         return ready;
     }
 
@@ -129,7 +161,9 @@ public final class MskIamAuthorizer implements Authorizer {
             }
             return results;
         }
+        long started = System.nanoTime();
         String accessKeyId = context.principal().getName();
+        AuthorizationEngine engine = engines.current();
         for (Action action : actions) {
             // Kafka asks about concrete (LITERAL) names; a pattern is never a request's resource.
             boolean allowed = action.resourcePattern().patternType() == PatternType.LITERAL
@@ -138,6 +172,7 @@ public final class MskIamAuthorizer implements Authorizer {
                             context.requestType(), action.logIfDenied());
             results.add(allowed ? AuthorizationResult.ALLOWED : AuthorizationResult.DENIED);
         }
+        count(started);
         return results;
     }
 
@@ -149,8 +184,10 @@ public final class MskIamAuthorizer implements Authorizer {
         if (!enforced(context)) {
             return AuthorizationResult.ALLOWED;
         }
-        boolean allowed = engine.authorizeAnyResource(context.principal().getName(), operation,
+        long started = System.nanoTime();
+        boolean allowed = engines.current().authorizeAnyResource(context.principal().getName(), operation,
                 resourceType, context.requestType());
+        count(started);
         return allowed ? AuthorizationResult.ALLOWED : AuthorizationResult.DENIED;
     }
 
@@ -192,18 +229,31 @@ public final class MskIamAuthorizer implements Authorizer {
         throw new InvalidRequestException(ACLS_UNSUPPORTED);
     }
 
-    /** Nothing to release; requests still in flight during shutdown keep being answered. */
+    private void count(long startedNanos) {
+        enforcedNanos.add(System.nanoTime() - startedNanos);
+        enforcedCalls.increment();
+    }
+
+    /**
+     * Nothing to release (requests still in flight during shutdown keep being answered); reports
+     * what authorization cost this broker, the figure bench/authz_cost.py reads.
+     */
     @Override
     public void close() {
+        long calls = enforcedCalls.sum();
+        long nanos = enforcedNanos.sum();
+        sink.info(String.format(Locale.ROOT,
+                "MSK IAM authorizer closing: calls=%d decisions_computed=%d time_ms=%.3f mean_us=%.3f",
+                calls, decisionsComputed.sum(), nanos / 1e6, calls == 0 ? 0.0 : nanos / 1e3 / calls));
     }
 
     /** Questions decided from the policies so far (cache misses), for tests. */
     long decisionsComputed() {
-        return engine.decisionsComputed();
+        return decisionsComputed.sum();
     }
 
     private void requireConfigured() {
-        if (engine == null) {
+        if (engines == null) {
             throw new IllegalStateException("MSK IAM authorizer used before configure()");
         }
     }

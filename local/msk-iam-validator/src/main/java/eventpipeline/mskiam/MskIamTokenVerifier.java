@@ -51,6 +51,11 @@ public final class MskIamTokenVerifier {
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
+    /** How many access keys this verifier knows, for the broker log. */
+    public int accessKeyCount() {
+        return secretsByAccessKeyId.size();
+    }
+
     /** Returns the verified identity, or throws with the one reason the token is refused. */
     public VerifiedToken verify(String token) throws TokenRejectedException {
         if (token == null || token.isEmpty()) {

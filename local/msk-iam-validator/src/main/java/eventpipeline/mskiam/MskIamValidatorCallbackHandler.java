@@ -1,6 +1,5 @@
 package eventpipeline.mskiam;
 
-import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
@@ -32,7 +31,17 @@ public final class MskIamValidatorCallbackHandler implements AuthenticateCallbac
 
     private static final Logger LOG = LoggerFactory.getLogger(MskIamValidatorCallbackHandler.class);
 
-    private MskIamTokenVerifier verifier;
+    private final Clock clock;
+    private WatchedFile<MskIamTokenVerifier> verifiers;
+
+    public MskIamValidatorCallbackHandler() {
+        this(Clock.systemUTC());
+    }
+
+    /** For tests: tokens are checked against {@code clock}. */
+    MskIamValidatorCallbackHandler(Clock clock) {
+        this.clock = clock;
+    }
 
     @Override
     public void configure(Map<String, ?> configs, String saslMechanism,
@@ -43,16 +52,29 @@ public final class MskIamValidatorCallbackHandler implements AuthenticateCallbac
         Map<String, ?> options = jaasConfigEntries.isEmpty() ? Map.of() : jaasConfigEntries.get(0).getOptions();
         String region = setting(options, REGION_OPTION, configs, REGION_CONFIG);
         String credentialsFile = setting(options, CREDENTIALS_FILE_OPTION, configs, CREDENTIALS_FILE_CONFIG);
-        Map<String, String> secrets;
         try {
-            secrets = CredentialsFile.load(Path.of(credentialsFile));
-        } catch (IOException e) {
+            // Read again when it changes (see WatchedFile): the local broker can be given new
+            // principals while it runs.
+            verifiers = WatchedFile.load(Path.of(credentialsFile),
+                    path -> new MskIamTokenVerifier(region, CredentialsFile.load(path), clock),
+                    new WatchedFile.Listener<>() {
+                        @Override
+                        public void reloaded(MskIamTokenVerifier verifier) {
+                            LOG.info("MSK IAM validator reloaded {}: {} access key id(s)", credentialsFile,
+                                    verifier.accessKeyCount());
+                        }
+
+                        @Override
+                        public void rejected(String problem) {
+                            LOG.error("MSK IAM validator credentials not reloaded: {}", problem);
+                        }
+                    });
+        } catch (Exception e) {
             throw new KafkaException("MSK IAM validator cannot read credentials file " + credentialsFile
                     + ": " + e.getMessage());
         }
-        verifier = new MskIamTokenVerifier(region, secrets, Clock.systemUTC());
-        LOG.info("MSK IAM validator ready: region {}, {} access key id(s) from {}",
-                region, secrets.size(), credentialsFile);
+        LOG.info("MSK IAM validator ready: region {}, {} access key id(s) from {} (read again when it changes)",
+                region, verifiers.current().accessKeyCount(), credentialsFile);
     }
 
     private static String setting(Map<String, ?> options, String option, Map<String, ?> configs, String config) {
@@ -69,7 +91,7 @@ public final class MskIamValidatorCallbackHandler implements AuthenticateCallbac
 
     @Override
     public void handle(Callback[] callbacks) throws UnsupportedCallbackException {
-        if (verifier == null) {
+        if (verifiers == null) {
             throw new IllegalStateException("MSK IAM validator used before configure()");
         }
         for (Callback callback : callbacks) {
@@ -85,7 +107,7 @@ public final class MskIamValidatorCallbackHandler implements AuthenticateCallbac
     private void validate(OAuthBearerValidatorCallback callback) {
         String token = callback.tokenValue();
         try {
-            MskIamTokenVerifier.VerifiedToken verified = verifier.verify(token);
+            MskIamTokenVerifier.VerifiedToken verified = verifiers.current().verify(token);
             callback.token(new MskIamBearerToken(token, verified));
             LOG.info("MSK IAM authentication accepted for principal {}", verified.accessKeyId());
         } catch (TokenRejectedException e) {
@@ -96,6 +118,6 @@ public final class MskIamValidatorCallbackHandler implements AuthenticateCallbac
 
     @Override
     public void close() {
-        verifier = null;
+        verifiers = null;
     }
 }

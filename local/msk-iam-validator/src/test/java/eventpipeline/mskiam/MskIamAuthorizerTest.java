@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -217,6 +218,57 @@ class MskIamAuthorizerTest {
         assertEquals(3, authorizer.decisionsComputed());
     }
 
+    /** Writes a new policies file and renames it over the one the authorizer reads, as LocalKafka does. */
+    private void replacePolicies(String json) throws Exception {
+        Path next = dir.resolve("policies.json.next");
+        Files.writeString(next, json);
+        Files.move(next, dir.resolve("policies.json"), StandardCopyOption.ATOMIC_MOVE,
+                StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    @Test
+    void aChangedPoliciesFileDecidesTheNextRequestAndNoCachedDecisionSurvivesIt() throws Exception {
+        RequestContext api = sasl(API_KEY, ApiKeys.PRODUCE);
+        assertEquals(ALLOWED, ask(api, AclOperation.WRITE, ResourceType.TOPIC, "events"));
+        assertEquals(DENIED, ask(api, AclOperation.WRITE, ResourceType.TOPIC, "audit"));
+        // The API's policy now names "audit" instead of "events"; the consumer key is gone.
+        replacePolicies(PolicyFixtures.file(API_KEY, "api", API_POLICY.replace(topicArn("events"), topicArn("audit"))));
+        assertEquals(DENIED, ask(api, AclOperation.WRITE, ResourceType.TOPIC, "events"));
+        assertEquals(ALLOWED, ask(api, AclOperation.WRITE, ResourceType.TOPIC, "audit"));
+        assertEquals(DENIED, ask(sasl(CONSUMER_KEY, ApiKeys.FETCH), AclOperation.READ, ResourceType.TOPIC, "events"));
+        assertTrue(warn.get(warn.size() - 1).contains("not in the policies file"), warn.get(warn.size() - 1));
+        long computed = authorizer.decisionsComputed();
+        ask(api, AclOperation.WRITE, ResourceType.TOPIC, "audit");
+        assertEquals(computed, authorizer.decisionsComputed(), "the new version's decisions are cached");
+    }
+
+    @Test
+    void aBrokenPoliciesFileKeepsThePreviousPoliciesInForce() throws Exception {
+        RequestContext api = sasl(API_KEY, ApiKeys.PRODUCE);
+        assertEquals(ALLOWED, ask(api, AclOperation.WRITE, ResourceType.TOPIC, "events"));
+        replacePolicies("{\"cluster_arn\": \"not an arn\"");
+        assertEquals(ALLOWED, ask(api, AclOperation.WRITE, ResourceType.TOPIC, "events"));
+        assertEquals(DENIED, ask(api, AclOperation.WRITE, ResourceType.TOPIC, "audit"));
+        replacePolicies(PolicyFixtures.file(API_KEY, "api", ADMIN_POLICY));
+        assertEquals(ALLOWED, ask(api, AclOperation.WRITE, ResourceType.TOPIC, "audit"), "a good version applies again");
+    }
+
+    @Test
+    void closeReportsHowManyCallsWereAuthorizedAndTheTimeSpent() {
+        RequestContext api = sasl(API_KEY, ApiKeys.PRODUCE);
+        for (int i = 0; i < 5; i++) {
+            ask(api, AclOperation.WRITE, ResourceType.TOPIC, "events");
+        }
+        authorizer.authorizeByResourceType(api, AclOperation.WRITE, ResourceType.TOPIC);
+        ask(context("PLAINTEXT", KafkaPrincipal.ANONYMOUS, ApiKeys.PRODUCE), AclOperation.WRITE,
+                ResourceType.TOPIC, "events"); // the operator's listener is not counted
+        info.clear();
+        authorizer.close();
+        assertEquals(1, info.size());
+        assertTrue(info.get(0).matches("MSK IAM authorizer closing: calls=6 decisions_computed=2"
+                + " time_ms=[0-9]+\\.[0-9]{3} mean_us=[0-9]+\\.[0-9]{3}"), info.get(0));
+    }
+
     @Test
     void allowLineNamesPrincipalOperationActionArnAndStatement() {
         ask(sasl(API_KEY, ApiKeys.PRODUCE), AclOperation.WRITE, ResourceType.TOPIC, "events");
@@ -274,10 +326,12 @@ class MskIamAuthorizerTest {
         authorizer.authorize(api, List.of(action(AclOperation.DESCRIBE, ResourceType.TOPIC, "audit", false)));
         assertEquals(1, info.size());
         assertTrue(warn.isEmpty());
-        ask(api, AclOperation.DESCRIBE, ResourceType.TOPIC, "audit");
+        ask(sasl(API_KEY, ApiKeys.DESCRIBE_CONFIGS), AclOperation.DESCRIBE, ResourceType.TOPIC, "audit");
         ask(api, AclOperation.DESCRIBE, ResourceType.TOPIC, "audit");
         assertEquals(1, warn.size(), "warned once, from the cache");
         assertEquals(1, authorizer.decisionsComputed());
+        assertTrue(info.get(0).contains(" request=METADATA "), info.get(0));
+        assertTrue(warn.get(0).contains(" request=DESCRIBE_CONFIGS "), "names the request that failed: " + warn.get(0));
     }
 
     @Test

@@ -18,13 +18,13 @@ import org.junit.jupiter.api.Test;
  * not against this project's own signing code.
  */
 class MskIamTokenVerifierTest {
-    private static final String KEY_ID = "AKIAJUNITEXAMPLE0001";
-    private static final String SECRET = "junit/secret+key=value";
+    static final String KEY_ID = "AKIAJUNITEXAMPLE0001";
+    static final String SECRET = "junit/secret+key=value";
     private static final String TEMP_KEY_ID = "ASIAJUNITEXAMPLE0002";
     private static final String TEMP_SECRET = "junit-temp-secret";
 
     /** Static credentials; the secret has '/', '+' and '=' to exercise encoding. */
-    private static final String SIGNER_TOKEN =
+    static final String SIGNER_TOKEN =
             "aHR0cHM6Ly9rYWZrYS51cy1lYXN0LTEuYW1hem9uYXdzLmNvbS8_QWN0aW9uPWthZmthLWNsdXN0ZXIlM0FDb25u"
             + "ZWN0JlgtQW16LUFsZ29yaXRobT1BV1M0LUhNQUMtU0hBMjU2JlgtQW16LUNyZWRlbnRpYWw9QUtJQUpVTklURVhB"
             + "TVBMRTAwMDElMkYyMDI2MDExNSUyRnVzLWVhc3QtMSUyRmthZmthLWNsdXN0ZXIlMkZhd3M0X3JlcXVlc3QmWC1B"
@@ -42,7 +42,7 @@ class MskIamTokenVerifierTest {
             + "ei1TaWduYXR1cmU9Y2RhOWI5ODhlZTc5YTRiN2FlODJiN2JhZjJhYTE2MDY1MDBjN2Y1YWUzMjc0ZWQ0ZTU0YzU3"
             + "YWQ0NDI1ZTMwZSZVc2VyLUFnZW50PWF3cy1tc2staWFtLXNhc2wtc2lnbmVyLXB5dGhvbiUyRjEuMC4y";
 
-    private static final Instant SIGNED_AT = Instant.parse("2026-01-15T10:30:00Z");
+    static final Instant SIGNED_AT = Instant.parse("2026-01-15T10:30:00Z");
 
     private static MskIamTokenVerifier verifierAt(Instant now, String region, Map<String, String> secrets) {
         return new MskIamTokenVerifier(region, secrets, Clock.fixed(now, ZoneOffset.UTC));
