@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from event_api.events import build_event, to_record
-from event_api.producer import PRODUCER_IS_IDEMPOTENT, producer_config
+from event_api.kafka_producer_config import PRODUCER_IS_IDEMPOTENT, producer_config
 from kafka import KafkaProducer
 from msk_iam_client import client_security_options
 

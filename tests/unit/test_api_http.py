@@ -5,7 +5,7 @@ import logging
 import uuid
 
 import pytest
-from event_api.publisher import DISABLED, REJECTED, TIMEOUT, UNAVAILABLE, PublishError
+from event_api.publisher_protocol import DISABLED, REJECTED, TIMEOUT, UNAVAILABLE, PublishError
 
 
 def test_hello(api_client):

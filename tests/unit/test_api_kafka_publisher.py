@@ -5,9 +5,9 @@ import asyncio
 import time
 
 import pytest
-from event_api.events import KafkaRecord
+from event_api.events import OutgoingRecord
 from event_api.kafka_publisher import KafkaPublisher
-from event_api.publisher import UNAVAILABLE, PublishError
+from event_api.publisher_protocol import UNAVAILABLE, PublishError
 from event_api.settings import load_settings
 from kafka import errors as kafka_errors
 from kafka.future import Future
@@ -15,7 +15,7 @@ from kafka.future import Future
 SETTINGS = load_settings({"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
                           "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
                           "KAFKA_TOPIC": "t", "KAFKA_TOPIC_PARTITIONS": "4"})
-RECORD = KafkaRecord(b"k", b"v", [])
+RECORD = OutgoingRecord(b"k", b"v", [])
 
 
 class AdminStandIn:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from event_api import validation
 from event_api.app import build_app
-from event_api.publisher import DisabledPublisher
+from event_api.publisher_protocol import DisabledPublisher
 from starlette.routing import Route
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "services/api/event_api/openapi.json"
@@ -85,7 +85,7 @@ def test_actual_responses_match_their_documented_schemas(api_client, publisher_d
         [(media, content)] = documented["content"].items()
         assert response.headers["content-type"] == media
         _assert_matches(content["schema"], response.json())
-    from event_api.publisher import TIMEOUT, PublishError
+    from event_api.publisher_protocol import TIMEOUT, PublishError
 
     publisher_double.failure = PublishError(TIMEOUT, "x")
     publisher_double.ready = (False, "x")

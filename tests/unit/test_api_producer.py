@@ -7,19 +7,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from event_api.events import KafkaRecord
-from event_api.producer import (
-    PRODUCER_IS_IDEMPOTENT,
-    classify,
-    producer_config,
-    send_and_wait,
-)
-from event_api.publisher import REJECTED, TIMEOUT, UNAVAILABLE, PublishError
+from event_api.events import OutgoingRecord
+from event_api.kafka_producer_config import PRODUCER_IS_IDEMPOTENT, producer_config
+from event_api.kafka_send import classify, send_and_wait
+from event_api.publisher_protocol import REJECTED, TIMEOUT, UNAVAILABLE, PublishError
 from kafka import KafkaProducer
 from kafka import errors as kafka_errors
 from kafka.future import Future
 
-RECORD = KafkaRecord(key=b"Ada", value=b"{}", headers=[("event_id", b"x")])
+RECORD = OutgoingRecord(key=b"Ada", value=b"{}", headers=[("event_id", b"x")])
 
 
 class ThreadedProducer:
@@ -160,7 +156,7 @@ def test_producer_module_imports_without_side_effects():
 
     code = (
         "import sys, threading; sys.path.insert(0, 'services/api');"
-        "import event_api.producer as p; assert p.PRODUCER_IS_IDEMPOTENT is False;"
+        "import event_api.kafka_producer_config as p; assert p.PRODUCER_IS_IDEMPOTENT is False;"
         "assert threading.active_count() == 1, threading.enumerate()"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -7,7 +7,7 @@ import asyncio
 import socket
 
 import uvicorn
-from event_api.tcp import NoDelayH11Protocol
+from event_api.http_protocol import NoDelayH11Protocol
 from uvicorn.server import ServerState
 
 

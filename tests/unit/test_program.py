@@ -109,7 +109,7 @@ def test_without_kafka_there_is_no_msk_and_no_kafka_only_endpoint(without_kafka)
 
 
 def test_the_producer_policy_follows_the_apis_idempotence_flag(dev):
-    from event_api.producer import PRODUCER_IS_IDEMPOTENT
+    from event_api.kafka_producer_config import PRODUCER_IS_IDEMPOTENT
 
     policy = json.loads(dev.one(ROLE_POLICY, "api-producer-policy").inputs["policy"])
     actions = {a for s in policy["Statement"] for a in s["Action"]}

@@ -16,9 +16,9 @@ import sys
 
 import uvicorn
 
+from event_api.http_protocol import NoDelayH11Protocol
 from event_api.logging_setup import configure_logging
 from event_api.settings import SettingsError, load_settings
-from event_api.tcp import NoDelayH11Protocol
 
 GRACEFUL_SHUTDOWN_S = 10
 

@@ -16,7 +16,7 @@ from event_api.access_log import EVENT_ID_SCOPE_KEY, AccessLogMiddleware
 from event_api.events import build_event, to_record
 from event_api.logging_setup import configure_logging
 from event_api.problems import problem
-from event_api.publisher import DisabledPublisher, Publisher, PublishError
+from event_api.publisher_protocol import DisabledPublisher, Publisher, PublishError
 from event_api.settings import Settings, load_settings
 from event_api.validation import InvalidQuery, parse_name, reject_unknown
 

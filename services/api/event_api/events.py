@@ -15,7 +15,7 @@ from event_contract.schema import EVENT_SCHEMA
 
 from event_api.event_ids import new_event_id
 
-__all__ = ["EVENT_SCHEMA", "Event", "KafkaRecord", "build_event", "greeting", "to_record"]
+__all__ = ["EVENT_SCHEMA", "Event", "OutgoingRecord", "build_event", "greeting", "to_record"]
 
 CONTENT_TYPE = b"application/json"
 
@@ -41,7 +41,7 @@ class Event:
 
 
 @dataclass(frozen=True)
-class KafkaRecord:
+class OutgoingRecord:
     key: bytes
     value: bytes
     headers: list[tuple[str, bytes]]
@@ -61,11 +61,11 @@ def build_event(
     )
 
 
-def to_record(event: Event) -> KafkaRecord:
+def to_record(event: Event) -> OutgoingRecord:
     """Key by name so one name's events stay ordered in one partition; id also as a header
     so consumers can deduplicate without parsing the payload."""
     value = json.dumps(event.as_dict(), ensure_ascii=False, separators=(",", ":"))
-    return KafkaRecord(
+    return OutgoingRecord(
         key=event.name.encode("utf-8"),
         value=value.encode("utf-8"),
         headers=[("event_id", event.event_id.encode("ascii")), ("content-type", CONTENT_TYPE)],

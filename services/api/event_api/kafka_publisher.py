@@ -13,11 +13,12 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from event_api.events import KafkaRecord
-from event_api.producer import producer_config, send_and_wait
-from event_api.publisher import TIMEOUT, UNAVAILABLE, PublishError
+from event_api.events import OutgoingRecord
+from event_api.kafka_producer_config import producer_config
+from event_api.kafka_send import send_and_wait
+from event_api.kafka_topic import ensure_topic
+from event_api.publisher_protocol import TIMEOUT, UNAVAILABLE, PublishError
 from event_api.settings import Settings
-from event_api.topic import ensure_topic
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class KafkaPublisher:
             return False, self._reason
         return True, f"connected; topic {self._settings.topic!r} exists"
 
-    async def publish(self, record: KafkaRecord) -> None:
+    async def publish(self, record: OutgoingRecord) -> None:
         budget_s = self._settings.send_timeout_ms / 1000
         started = time.monotonic()
         if self._producer is None:
