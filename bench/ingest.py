@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 
 from event_api.events import build_event, to_record
-from event_api.kafka_producer_config import PRODUCER_IS_IDEMPOTENT, producer_config
+from event_api.kafka_producer_config import producer_config
+from event_api.settings import load_settings
 from kafka import KafkaProducer
 from msk_iam_client import client_security_options
 
@@ -85,10 +86,9 @@ def main() -> int:
                "LOG_LEVEL": "WARNING"}
         server = launch_api_server(env, Path(tmp), topic=topic, workers=args.workers)
         os.environ.update(broker.client_env())  # the direct producer signs with the same creds
+        settings = load_settings({**env, "KAFKA_TOPIC": topic})
         producer = KafkaProducer(**producer_config(
-            (broker.sasl_bootstrap,), SEND_TIMEOUT_MS, LINGER_MS, BATCH_SIZE,
-            client_security_options("SASL_SSL", broker.region, str(broker.ca_file)),
-        ))
+            settings, client_security_options("SASL_SSL", broker.region, str(broker.ca_file))))
         try:
             # Warm both paths: token, TLS session, metadata, worker imports.
             asyncio.run(run_load("127.0.0.1", server.port, 4, 2.0, _path))
@@ -96,7 +96,7 @@ def main() -> int:
             print(f"machine: {machine()}")
             print(f"API: {args.workers} uvicorn workers; broker: Kafka KRaft on loopback, "
                   f"SASL_SSL + OAUTHBEARER (MSK IAM); acks=all, idempotence "
-                  f"{'on' if PRODUCER_IS_IDEMPOTENT else 'off'}, linger {LINGER_MS} ms")
+                  f"{'on' if settings.enable_idempotence else 'off'}, linger {LINGER_MS} ms")
             print(f"{'conc':>4}  {'path':<8} {'events/s':>9}  latency")
             for concurrency in args.concurrency:
                 load = asyncio.run(

@@ -8,9 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from event_api.events import OutgoingRecord
-from event_api.kafka_producer_config import PRODUCER_IS_IDEMPOTENT, producer_config
+from event_api.kafka_producer_config import producer_config
 from event_api.kafka_send import classify, send_and_wait
 from event_api.publisher_protocol import REJECTED, TIMEOUT, UNAVAILABLE, PublishError
+from event_api.settings import load_settings
 from kafka import KafkaProducer
 from kafka import errors as kafka_errors
 from kafka.future import Future
@@ -130,24 +131,32 @@ def test_classify_keeps_publish_errors():
     assert classify(original) is original
 
 
+SETTINGS = load_settings({"KAFKA_BOOTSTRAP_SERVERS": "h:1", "AWS_REGION": "eu-west-1"})
+
+
 def test_producer_config_is_durable_and_batches():
-    config = producer_config(("h:1",), 5000, 5, 65536, {"security_protocol": "PLAINTEXT"})
+    config = producer_config(SETTINGS, {"security_protocol": "PLAINTEXT"})
     assert config["acks"] == "all"
-    assert config["enable_idempotence"] is PRODUCER_IS_IDEMPOTENT
+    assert config["enable_idempotence"] is False
     # Without idempotence only one in-flight request keeps a retried batch in order.
-    assert PRODUCER_IS_IDEMPOTENT or config["max_in_flight_requests_per_connection"] == 1
-    assert config["linger_ms"] > 0 and config["batch_size"] >= 16384
+    assert config["max_in_flight_requests_per_connection"] == 1
+    assert config["batch_size"] >= 16384
     assert config["delivery_timeout_ms"] >= config["linger_ms"] + config["request_timeout_ms"]
     assert config["max_block_ms"] <= 5000
+    assert config["allow_auto_create_topics"] is False  # the API never creates topics
     assert set(config) <= set(KafkaProducer.DEFAULT_CONFIG)  # no unknown kwargs
 
 
-def test_idempotence_is_explicitly_off_although_the_library_defaults_to_on():
-    # kafka-python 3.0.12's idempotent producer does not recover after a broker outage under
-    # load (see the fault test); the flag is explicit so the IAM policy follows it.
+def test_idempotence_follows_the_setting_and_is_off_by_default():
+    # The library defaults to on; the API's default is off (kafka-python 3.0.12's idempotent
+    # producer does not recover after a broker outage under load, see the fault test), and the
+    # Pulumi program passes KAFKA_ENABLE_IDEMPOTENCE so the IAM policy follows it.
     assert KafkaProducer.DEFAULT_CONFIG["enable_idempotence"] is True
-    assert PRODUCER_IS_IDEMPOTENT is False
-    assert producer_config(("h:1",), 5000, 0, 16384, {})["enable_idempotence"] is False
+    assert producer_config(SETTINGS, {})["enable_idempotence"] is False
+    on = load_settings({"KAFKA_BOOTSTRAP_SERVERS": "h:1", "AWS_REGION": "eu-west-1",
+                        "KAFKA_ENABLE_IDEMPOTENCE": "true"})
+    assert producer_config(on, {})["enable_idempotence"] is True
+    assert producer_config(on, {})["max_in_flight_requests_per_connection"] <= 5
 
 
 def test_producer_module_imports_without_side_effects():
@@ -155,8 +164,7 @@ def test_producer_module_imports_without_side_effects():
     import sys
 
     code = (
-        "import sys, threading; sys.path.insert(0, 'services/api');"
-        "import event_api.kafka_producer_config as p; assert p.PRODUCER_IS_IDEMPOTENT is False;"
+        "import threading; import event_api.kafka_producer_config;"
         "assert threading.active_count() == 1, threading.enumerate()"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

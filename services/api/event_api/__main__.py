@@ -47,6 +47,7 @@ def main() -> int:
         access_log=False,  # AccessLogMiddleware writes the one line per request
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        timeout_keep_alive=settings.keepalive_timeout_s,
         lifespan="on",
         http=NoDelayH11Protocol,  # see event_api/tcp.py: avoids +40 ms per kept-alive request
     )

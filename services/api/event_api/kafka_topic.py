@@ -1,38 +1,29 @@
-"""Topic creation at service start-up, idempotently.
-
-Decision: each API worker ensures the topic when it starts, not the Pulumi program at deploy
-time. MSK Serverless is reachable only from inside the VPC with IAM auth, so a deploy-time step
-would need an extra in-VPC Lambda and an `aws.lambda_.Invocation` that re-runs on every change
-and still fails if the cluster is briefly unavailable. The service already holds the client,
-the credentials and the retry loop; CreateTopics is idempotent (TopicAlreadyExists is success),
-so N workers racing is harmless. It never happens on a request path: requests only ever wait
-for their own acknowledgement. With KAFKA_CREATE_TOPIC=false the service only waits for the
-topic to exist (for operators who manage topics elsewhere).
-"""
+"""Is the topic there and writable? The API never creates topics: they are provisioned at deploy
+time, and the API only waits for its topic to exist (/readyz says so while it waits)."""
 
 from __future__ import annotations
 
-import logging
-
 from kafka import errors as kafka_errors
 
-log = logging.getLogger(__name__)
+DEPLOY_TIME_NOTE = "topics are created at deploy time; the API never creates one"
 
 
-def ensure_topic(admin, topic: str, partitions: int, create: bool, timeout_ms: int) -> bool:
-    """Make sure `topic` exists and every partition has a leader. Returns True if we created it.
-
-    Replication factor is left to the broker default (-1): MSK Serverless fixes it at 3 and a
-    local single-node broker needs 1.
-    """
-    created = False
-    if create:
-        try:
-            admin.create_topics({topic: {"num_partitions": partitions}}, timeout_ms=timeout_ms)
-            created = True
-            log.info("created Kafka topic", extra={"fields": {"topic": topic,
-                                                              "partitions": partitions}})
-        except kafka_errors.TopicAlreadyExistsError:
-            log.info("Kafka topic already exists", extra={"fields": {"topic": topic}})
-    admin.wait_for_topics([topic], timeout_ms=timeout_ms)
-    return created
+def topic_problem(admin, topic: str) -> str | None:
+    """None if `topic` exists and every partition has a leader, else why not (one line)."""
+    [info] = [t for t in admin.describe_topics([topic]) if t.get("name") == topic] or [None]
+    if info is None:
+        return f"topic {topic!r} is missing from the broker's metadata"
+    error = kafka_errors.for_code(info.get("error_code", 0))
+    if error is kafka_errors.UnknownTopicOrPartitionError:
+        return f"topic {topic!r} does not exist yet ({DEPLOY_TIME_NOTE}); waiting for it"
+    if issubclass(error, kafka_errors.AuthorizationError):
+        return (f"not authorized to describe topic {topic!r} ({error.__name__}): check the "
+                "task role's kafka-cluster:DescribeTopic grant")
+    if error is not kafka_errors.NoError:
+        return f"topic {topic!r} is not usable ({error.__name__})"
+    partitions = info.get("partitions") or []
+    leaderless = sorted(p.get("partition_index") for p in partitions
+                        if p.get("error_code", 0) or p.get("leader_id", -1) < 0)
+    if not partitions or leaderless:
+        return f"topic {topic!r} has partitions without a leader: {leaderless or 'all'}"
+    return None
