@@ -24,7 +24,7 @@ def test_defaults():
     assert s.linger_ms == 0
     # Idle kept-alive connections outlive the ALB's default 60 s idle timeout (issue 15.4).
     assert s.keepalive_timeout_s > 60
-    assert (s.header_timeout_s, s.max_connections) == (10, 1000)
+    assert (s.request_read_timeout_s, s.max_connections) == (10, 1000)
     assert (s.port, s.bind_host, s.web_concurrency) == (8000, "0.0.0.0", 2)
     assert s.kafka_disabled is False
 
@@ -39,7 +39,7 @@ def test_overrides(tmp_path):
         "KAFKA_CA_FILE": str(ca),
         "KAFKA_ENABLE_IDEMPOTENCE": "true",
         "KAFKA_SEND_TIMEOUT_MS": "1500",
-        "HTTP_KEEPALIVE_TIMEOUT_S": "35", "HTTP_HEADER_TIMEOUT_S": "3",
+        "HTTP_KEEPALIVE_TIMEOUT_S": "35", "HTTP_REQUEST_READ_TIMEOUT_S": "3",
         "HTTP_MAX_CONNECTIONS": "50",
         "PORT": "9000", "BIND_HOST": "127.0.0.1", "WEB_CONCURRENCY": "4",
     })
@@ -47,7 +47,7 @@ def test_overrides(tmp_path):
     assert s.security_protocol == "PLAINTEXT" and s.region is None
     assert (s.topic, s.ca_file) == ("my.topic_1-x", str(ca))
     assert s.enable_idempotence is True and s.send_timeout_ms == 1500
-    assert (s.keepalive_timeout_s, s.header_timeout_s, s.max_connections) == (35, 3, 50)
+    assert (s.keepalive_timeout_s, s.request_read_timeout_s, s.max_connections) == (35, 3, 50)
     assert (s.port, s.bind_host, s.web_concurrency) == (9000, "127.0.0.1", 4)
 
 
@@ -69,9 +69,10 @@ def test_overrides(tmp_path):
         ({"KAFKA_CA_FILE": "/nonexistent/ca.pem"}, "KAFKA_CA_FILE='/nonexistent/ca.pem' does not"),
         ({"KAFKA_ENABLE_IDEMPOTENCE": "maybe"}, "IDEMPOTENCE='maybe' is not a boolean"),
         ({"HTTP_KEEPALIVE_TIMEOUT_S": "0"}, "HTTP_KEEPALIVE_TIMEOUT_S='0' is out of range"),
-        ({"HTTP_HEADER_TIMEOUT_S": "soon"}, "HTTP_HEADER_TIMEOUT_S='soon' is not an integer"),
+        ({"HTTP_REQUEST_READ_TIMEOUT_S": "soon"}, "READ_TIMEOUT_S='soon' is not an integer"),
         ({"HTTP_MAX_CONNECTIONS": "0"}, "HTTP_MAX_CONNECTIONS='0' is out of range"),
         ({"KAFKA_SEND_TIMEOUT_MS": "50"}, "KAFKA_SEND_TIMEOUT_MS='50' is out of range"),
+        ({"KAFKA_SEND_TIMEOUT_MS": "20001"}, "KAFKA_SEND_TIMEOUT_MS='20001' is out of range"),
         ({"KAFKA_SEND_TIMEOUT_MS": "1e3"}, "is not an integer"),
         ({"KAFKA_LINGER_MS": "-1"}, "KAFKA_LINGER_MS='-1' is out of range"),
         ({"KAFKA_BATCH_SIZE": "10"}, "KAFKA_BATCH_SIZE='10' is out of range"),

@@ -144,8 +144,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("KAFKA_ENABLE_IDEMPOTENCE", "enable_idempotence", False, BOOLEAN,
              "idempotent producer; the Pulumi program decides it and grants "
              "kafka-cluster:WriteDataIdempotently to match"),
-    Variable("KAFKA_SEND_TIMEOUT_MS", "send_timeout_ms", 5000, _integer(100, 120_000),
-             "budget for one event's acknowledgement (acks=all); past it the answer is 503"),
+    Variable("KAFKA_SEND_TIMEOUT_MS", "send_timeout_ms", 5000, _integer(100, 20_000),
+             "budget for one event's acknowledgement (acks=all); past it the answer is 503. "
+             "At most 20 s so a stop answers every request before ECS's SIGKILL (30 s)"),
     Variable("KAFKA_LINGER_MS", "linger_ms", 0, _integer(0, 1000),
              "producer linger; 0 sends a lone event at once, and under load events still "
              "share produce requests while one is in flight"),
@@ -163,9 +164,9 @@ VARIABLES: tuple[Variable, ...] = (
              _integer(1, 4100),
              "idle kept-alive connections are closed after this; must exceed the load "
              f"balancer's idle timeout (ALB default {ALB_DEFAULT_IDLE_TIMEOUT_S} s)"),
-    Variable("HTTP_HEADER_TIMEOUT_S", "header_timeout_s", 10, _integer(1, 300),
-             "a request's headers must arrive within this from its first byte (or from the "
-             "connection's opening); slower clients get 408 and are disconnected"),
+    Variable("HTTP_REQUEST_READ_TIMEOUT_S", "request_read_timeout_s", 10, _integer(1, 300),
+             "a request (headers, and a body if any) must arrive within this of its first byte, "
+             "or of the connection's opening; slower clients get 408 and are disconnected"),
     Variable("HTTP_MAX_CONNECTIONS", "max_connections", 1000, _integer(1, 60_000),
              "open connections per worker; more are answered 503 and closed at once"),
     Variable("LOG_LEVEL", "log_level", "INFO", _choice(LOG_LEVELS),
@@ -191,7 +192,7 @@ class Settings:
     bind_host: str
     web_concurrency: int
     keepalive_timeout_s: int
-    header_timeout_s: int
+    request_read_timeout_s: int
     max_connections: int
     log_level: str
 
