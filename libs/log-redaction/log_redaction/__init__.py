@@ -1,10 +1,20 @@
 """Keep credentials, request signatures and MSK IAM tokens out of every log, at every level.
 
-botocore logs the canonical request, the string to sign, the signature and the signed headers
-(including the session token) at DEBUG, and the MSK IAM token is a presigned URL carrying a
-signature: from either, a working token can be rebuilt and used until it expires. `install()`
-puts a filter on the loggers known to write such material and on the root logger's handlers,
-so a process run with LOG_LEVEL=DEBUG still never writes a secret.
+botocore logs the canonical request, the string to sign and the signature at DEBUG, kafka-python
+logs the SASL exchange, and the MSK IAM token is a presigned URL carrying a signature: from any of
+them a working token can be rebuilt and used until it expires (15 minutes). Redaction happens
+where text leaves the process, on each handler's *formatted* output, so it also covers
+structured fields (`extra`), exception messages and tracebacks, whatever logger wrote them:
+
+- records that are signing steps (CanonicalRequest / StringToSign / Signature) are dropped;
+- SigV4 signatures, session tokens, Authorization headers and MSK IAM tokens are replaced by
+  patterns;
+- exact secrets are replaced wherever they appear: the AWS_SECRET_ACCESS_KEY and
+  AWS_SESSION_TOKEN of the environment, and every value passed to `remember_secret` (the MSK IAM
+  client registers the keys it signs with, from any credential source, and each token it makes).
+
+`install()` applies this to the handlers that exist (root, every configured logger, logging's
+last-resort handler); call it again after adding handlers. It is idempotent and cheap.
 """
 
 from __future__ import annotations
@@ -12,76 +22,106 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
+from collections import deque
+from urllib.parse import quote
 
-# Loggers that format signing material at DEBUG (checked against botocore 1.44, urllib3 2.8,
-# kafka-python 3.0, aws-msk-iam-sasl-signer-python 1.0).
-LEAKY_LOGGERS = (
-    "botocore.auth",
-    "botocore.endpoint",
-    "botocore.httpsession",
-    "botocore.hooks",
-    "botocore.retryhandler",
-    "botocore.parsers",
-    "urllib3.connectionpool",
-    "aws_msk_iam_sasl_signer",
-    "kafka",
-    "kafka.conn",
-    "kafka.net",
-)
 REDACTED = "[REDACTED]"
+MIN_SECRET_LENGTH = 8
+_REMEMBERED_MAX = 64  # credentials rotate and tokens are re-signed; keep the recent ones
 
 # A record whose whole purpose is signing material is dropped, not redacted.
 _SIGNING_STEPS = re.compile(r"^(CanonicalRequest|StringToSign|Signature):", re.MULTILINE)
 _PATTERNS = (
-    # Query-string and header forms of SigV4 signatures and session tokens.
-    re.compile(r"(?i)(X-Amz-Signature=)[^&\s'\"]+"),
-    re.compile(r"(?i)(X-Amz-Security-Token=)[^&\s'\"]+"),
-    re.compile(r"(?i)(x-amz-security-token['\"]?\s*[:=]\s*b?['\"]?)[^'\"\s,}]+"),
+    # Query-string and header forms of SigV4 signatures, credentials and session tokens.
+    re.compile(r"(?i)(X-Amz-Signature=)[^&\s'\"\\]+"),
+    re.compile(r"(?i)(X-Amz-Security-Token=)[^&\s'\"\\]+"),
+    re.compile(r"(?i)(x-amz-security-token['\"]?\s*[:=]\s*b?['\"]?)[^'\"\s,}\\]+"),
     re.compile(r"(?i)(Signature=)[0-9a-f]{16,}"),
-    re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*b?['\"]?)[^'\"}]+"),
-    # An MSK IAM token: base64url of "https://kafka.<region>.amazonaws.com/?Action=...".
+    re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*b?['\"]?)[^'\"}\\]+"),
+    # An MSK IAM token: base64url of "https://kafka.<region>.amazonaws.com/?Action=...", alone or
+    # after "Bearer " / "auth=Bearer " in the SASL exchange.
     re.compile(r"()aHR0cHM6Ly9rYWZrYS[A-Za-z0-9_\-]+=*"),
+    # Its decoded form (a presigned kafka-cluster:Connect URL): everything after the "?".
+    re.compile(r"(https://kafka\.[a-z0-9-]+\.amazonaws\.com/\?)[^\s'\"\\]+"),
 )
+# One pass to find out whether any pattern applies (most lines need no substitution at all).
+_ANY_PATTERN = re.compile("|".join(f"(?:{p.pattern.removeprefix('(?i)')})" for p in _PATTERNS),
+                          re.IGNORECASE)
+
+_remembered: deque[str] = deque(maxlen=_REMEMBERED_MAX)
+_lock = threading.Lock()
+
+
+def remember_secret(value: str | None) -> None:
+    """Redact `value` (and its URL-encoded form) from every log line from now on."""
+    if not value or len(value) < MIN_SECRET_LENGTH:
+        return
+    with _lock:
+        for form in {value, quote(value, safe="")}:
+            if form not in _remembered:
+                _remembered.append(form)
+
+
+def _secrets() -> list[str]:
+    found = [os.environ.get(name) for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
+    with _lock:
+        found += list(_remembered)
+    # Longest first: a secret that contains another is replaced whole.
+    return sorted((s for s in found if s and len(s) >= MIN_SECRET_LENGTH), key=len, reverse=True)
 
 
 def redact(text: str) -> str:
-    for pattern in _PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
-    for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        secret = os.environ.get(name)
-        if secret and len(secret) >= 8:
+    if _ANY_PATTERN.search(text):
+        for pattern in _PATTERNS:
+            text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
+    for secret in _secrets():
+        if secret in text:
             text = text.replace(secret, REDACTED)
     return text
 
 
-class RedactingFilter(logging.Filter):
-    """Drops signing-step records and redacts secrets from every other record's message."""
+class SigningStepFilter(logging.Filter):
+    """Drops the records that are nothing but signing material."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken record is logging's problem, not ours
             return True
-        if _SIGNING_STEPS.search(message):
-            return False
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, ()
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        return True
+        return not _SIGNING_STEPS.search(message)
 
 
-_FILTER = RedactingFilter()
+class RedactingFormatter(logging.Formatter):
+    """Wraps a handler's formatter and redacts the complete text it produces."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(self.inner.format(record))
+
+
+_FILTER = SigningStepFilter()
+
+
+def protect(handler: logging.Handler) -> logging.Handler:
+    """Make one handler safe: drop signing steps, redact everything it writes. Idempotent."""
+    if not isinstance(handler.formatter, RedactingFormatter):
+        handler.setFormatter(RedactingFormatter(handler.formatter))
+    if _FILTER not in handler.filters:
+        handler.addFilter(_FILTER)
+    return handler
 
 
 def install(*handlers: logging.Handler) -> None:
-    """Attach the filter to the leaky loggers, the root logger's handlers and `handlers`.
-    Idempotent: call it again after adding a handler."""
-    for name in LEAKY_LOGGERS:
-        logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
-    for handler in (*logging.getLogger().handlers, *handlers):
-        if _FILTER not in handler.filters:
-            handler.addFilter(_FILTER)
+    """Protect `handlers`, the root logger's, every existing logger's and the last resort's."""
+    targets = [*handlers, *logging.getLogger().handlers]
+    for logger in list(logging.Logger.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger):
+            targets += logger.handlers
+    if logging.lastResort is not None:
+        targets.append(logging.lastResort)
+    for handler in targets:
+        protect(handler)

@@ -39,6 +39,10 @@ class Event:
         """What /current_time answers: exactly the two fields the issue specifies."""
         return {"timestamp": self.timestamp, "message": self.message}
 
+    def response_json(self) -> bytes:
+        return json.dumps(self.response_body(), ensure_ascii=False,
+                          separators=(",", ":")).encode("utf-8")
+
 
 @dataclass(frozen=True)
 class OutgoingRecord:

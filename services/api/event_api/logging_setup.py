@@ -7,6 +7,8 @@ import logging
 import sys
 import time
 
+import log_redaction
+
 _configured = False
 
 
@@ -37,8 +39,13 @@ def configure_logging(level: str = "INFO") -> None:
         handler.setFormatter(JsonFormatter())
         root.handlers = [handler]
         _configured = True
-    # kafka-python logs every reconnect attempt at INFO/WARNING; keep its noise down.
-    logging.getLogger("kafka").setLevel(max(logging.getLevelName(level), logging.WARNING))
+    # kafka-python logs every reconnect attempt at INFO; keep that out unless debugging.
+    numeric = logging.getLevelName(level)
+    logging.getLogger("kafka").setLevel(numeric if numeric <= logging.DEBUG
+                                        else max(numeric, logging.WARNING))
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+    # No level may write credentials, signatures or tokens (botocore and kafka-python do at
+    # DEBUG): every handler's output is redacted.
+    log_redaction.install()

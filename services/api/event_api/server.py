@@ -80,10 +80,8 @@ def ensure_descriptor_budget(max_connections: int) -> None:
 
 
 def serve(settings: Settings) -> None:
-    """Run until SIGTERM/SIGINT (what uvicorn.run does, with our Config)."""
+    """Run until SIGTERM/SIGINT. Always under the supervisor, even with one worker: a crashed
+    worker is restarted, and the process exits 0 after a graceful stop (a lone uvicorn server
+    re-raises the signal and dies of it)."""
     config = server_config(settings)
-    server = uvicorn.Server(config)
-    if config.workers > 1:
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
-    else:
-        server.run()
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
