@@ -4,7 +4,6 @@ whose futures are real kafka.future.Future objects, resolved from another thread
 import asyncio
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from event_api.events import OutgoingRecord
@@ -45,11 +44,7 @@ class ThreadedProducer:
 
 
 def _run(producer, timeout_s=2.0):
-    async def go():
-        with ThreadPoolExecutor(2) as pool:
-            await send_and_wait(producer, "events", RECORD, timeout_s, pool)
-
-    asyncio.run(go())
+    asyncio.run(send_and_wait(producer, "events", RECORD, timeout_s))
 
 
 def test_acknowledged_send_returns_and_passes_key_value_headers():
@@ -106,9 +101,7 @@ def test_event_loop_keeps_running_while_acks_are_pending():
                 ticks += 1
 
         tick_task = asyncio.create_task(ticker())
-        with ThreadPoolExecutor(4) as pool:
-            await asyncio.gather(*(send_and_wait(producer, "t", RECORD, 2, pool)
-                                   for _ in range(20)))
+        await asyncio.gather(*(send_and_wait(producer, "t", RECORD, 2) for _ in range(20)))
         tick_task.cancel()
         return ticks
 
@@ -118,10 +111,9 @@ def test_event_loop_keeps_running_while_acks_are_pending():
 def test_late_ack_after_timeout_is_ignored_quietly():
     async def go():
         producer = ThreadedProducer(outcome="ok", delay_s=0.3)
-        with ThreadPoolExecutor(1) as pool:
-            with pytest.raises(PublishError):
-                await send_and_wait(producer, "t", RECORD, 0.05, pool)
-            await asyncio.sleep(0.5)  # the late callback must not raise InvalidStateError
+        with pytest.raises(PublishError):
+            await send_and_wait(producer, "t", RECORD, 0.05)
+        await asyncio.sleep(0.5)  # the late callback must not raise InvalidStateError
 
     asyncio.run(go())
 
@@ -142,7 +134,7 @@ def test_producer_config_is_durable_and_batches():
     assert config["max_in_flight_requests_per_connection"] == 1
     assert config["batch_size"] >= 16384
     assert config["delivery_timeout_ms"] >= config["linger_ms"] + config["request_timeout_ms"]
-    assert config["max_block_ms"] <= 5000
+    assert config["max_block_ms"] == 0  # send() runs on the event loop: it must never block
     assert config["allow_auto_create_topics"] is False  # the API never creates topics
     assert set(config) <= set(KafkaProducer.DEFAULT_CONFIG)  # no unknown kwargs
 
@@ -168,3 +160,37 @@ def test_producer_module_imports_without_side_effects():
         "assert threading.active_count() == 1, threading.enumerate()"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_send_runs_on_the_event_loop_thread_without_a_thread_hop():
+    """The profile showed the per-request hop through a thread pool as the largest single cost;
+    send() is thread-safe and non-blocking (max_block_ms=0), so it is called right here."""
+    callers = []
+
+    class Recording(ThreadedProducer):
+        def send(self, *args, **kwargs):
+            callers.append(threading.get_ident())
+            return super().send(*args, **kwargs)
+
+    async def go():
+        await send_and_wait(Recording(outcome="ok"), "t", RECORD, 2)
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(go())
+    assert callers == [loop_thread]
+
+
+def test_an_ack_after_the_loop_closed_is_dropped_quietly(caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    producer = ThreadedProducer(outcome="ok", delay_s=0.3)
+
+    async def go():
+        with pytest.raises(PublishError):
+            await send_and_wait(producer, "t", RECORD, 0.01)
+
+    asyncio.run(go())  # the loop is closed when the sender thread resolves the future
+    time.sleep(0.5)
+    # kafka-python logs an exception raised by a callback ("Error processing callback").
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -6,8 +6,9 @@ from __future__ import annotations
 import contextlib
 import logging
 from typing import Annotated
+from urllib.parse import parse_qsl
 
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
@@ -47,16 +48,27 @@ BAD_REQUEST = {400: {"model": Problem, "description": "Bad input: an unknown, re
                      "missing or invalid query parameter or header."}}
 
 
-async def reject_repeated_parameters(request: Request) -> None:
+class RejectRepeatedParameters:
     """Each parameter is a single value in the document; `?name=a&name=b` is not a request for
-    one of them."""
-    items = request.query_params.multi_items()
-    if len(items) != len(request.query_params):
-        seen: set[str] = set()
-        repeated = sorted({key for key, _ in items if key in seen or seen.add(key)})
-        raise RequestValidationError(
-            [{"loc": ("query", key), "msg": "given more than once", "type": "repeated"}
-             for key in repeated])
+    one of them: 400, in the same problem shape as every other bad parameter. A pure ASGI layer
+    rather than a FastAPI dependency: most requests carry one parameter and pass at the cost of
+    one byte search (a dependency cost ~10 us per request, bench/RESULTS.md)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        query = scope.get("query_string", b"") if scope["type"] == "http" else b""
+        if b"&" in query or b";" in query:
+            keys = [key for key, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)]
+            repeated = sorted({key for key in keys if keys.count(key) > 1})
+            if repeated:
+                errors = [{"parameter": key, "problem": "given more than once"}
+                          for key in repeated]
+                detail = "; ".join(f"{e['parameter']}: {e['problem']}" for e in errors)
+                await problem(400, detail, errors=errors)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def build_app(publisher: Publisher) -> FastAPI:
@@ -74,8 +86,10 @@ def build_app(publisher: Publisher) -> FastAPI:
         title="Event API", version="1.0.0", description=DESCRIPTION,
         openapi_url=None, docs_url=None, redoc_url=None,  # served below, without a UI
         redirect_slashes=False,  # issue 15.8: a slash redirect echoed the Host header
+        # No OpenTelemetry here: FastAPI's native telemetry looked up its providers on every
+        # request (bench/RESULTS.md, profile).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         lifespan=lifespan,
-        dependencies=[Depends(reject_repeated_parameters)],
         exception_handlers={
             RequestValidationError: _on_invalid_request,
             HTTPException: _on_http_exception,
@@ -83,34 +97,13 @@ def build_app(publisher: Publisher) -> FastAPI:
         },
     )
     _add_routes(app, publisher)
-    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(RejectRepeatedParameters)
+    app.add_middleware(AccessLogMiddleware)  # outermost: it logs the 400s above too
     return app
 
 
 def _add_routes(app: FastAPI, publisher: Publisher) -> None:
-    @app.get("/healthcheck", summary="Liveness (no dependency checks).", response_model=Status,
-             responses=BAD_REQUEST)
-    async def healthcheck(_: Annotated[NoQuery, Query()]) -> Response:
-        return Response(b'{"status":"ok"}', media_type=_JSON)
-
-    @app.get("/readyz", summary="Readiness: connected to Kafka and the topic exists.",
-             response_model=Status,
-             responses={**BAD_REQUEST, 503: {
-                 "model": Problem, "headers": RETRY_AFTER,
-                 "description": "Not ready: Kafka unreachable or refusing the credentials, the "
-                                "topic missing, or Kafka disabled; `detail` says which."}})
-    async def readyz(_: Annotated[NoQuery, Query()]) -> Response:
-        ready, reason = publisher.readiness()
-        if ready:
-            return Response(Status(status="ready", detail=reason).model_dump_json(),
-                            media_type=_JSON)
-        return problem(503, reason, headers={"Retry-After": RETRY_AFTER_S})
-
-    @app.get("/hello", summary="A static greeting.", response_model=Message,
-             responses=BAD_REQUEST)
-    async def hello(_: Annotated[NoQuery, Query()]) -> Response:
-        return Response(b'{"message":"Hello, World!"}', media_type=_JSON)
-
+    # The hot path first: the router tries routes in order.
     @app.get(
         "/current_time",
         summary="Greet NAME and write the event to Kafka; 200 only after Kafka acknowledged it "
@@ -156,6 +149,29 @@ def _add_routes(app: FastAPI, publisher: Publisher) -> None:
                            headers={"Retry-After": RETRY_AFTER_S})
         return Response(event.response_json(), media_type=_JSON,
                         headers={"X-Event-Id": event.event_id})
+
+    @app.get("/healthcheck", summary="Liveness (no dependency checks).", response_model=Status,
+             responses=BAD_REQUEST)
+    async def healthcheck(_: Annotated[NoQuery, Query()]) -> Response:
+        return Response(b'{"status":"ok"}', media_type=_JSON)
+
+    @app.get("/readyz", summary="Readiness: connected to Kafka and the topic exists.",
+             response_model=Status,
+             responses={**BAD_REQUEST, 503: {
+                 "model": Problem, "headers": RETRY_AFTER,
+                 "description": "Not ready: Kafka unreachable or refusing the credentials, the "
+                                "topic missing, or Kafka disabled; `detail` says which."}})
+    async def readyz(_: Annotated[NoQuery, Query()]) -> Response:
+        ready, reason = publisher.readiness()
+        if ready:
+            return Response(Status(status="ready", detail=reason).model_dump_json(),
+                            media_type=_JSON)
+        return problem(503, reason, headers={"Retry-After": RETRY_AFTER_S})
+
+    @app.get("/hello", summary="A static greeting.", response_model=Message,
+             responses=BAD_REQUEST)
+    async def hello(_: Annotated[NoQuery, Query()]) -> Response:
+        return Response(b'{"message":"Hello, World!"}', media_type=_JSON)
 
     document: list[bytes] = []
 

@@ -13,6 +13,8 @@
   503 and closed at once, so the descriptors in use stay bounded whatever clients do.
 - Malformed requests (including Content-Length together with Transfer-Encoding, which llhttp
   refuses: a request-smuggling vector) get a problem+json 400, logged like any request.
+- One write per response: uvicorn writes the head and the body separately (two syscalls and two
+  TCP segments); `_OneWritePerResponse` holds the head until the body follows.
 
 The limits come from `ServerConfig` (event_api/server.py); idle kept-alive connections are
 closed after uvicorn's `timeout_keep_alive`.
@@ -81,9 +83,21 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._request_started = time.perf_counter()
             self._arm_read_timer()
 
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.scope is self.scope:  # its task has not run yet
+            cycle.transport = _OneWritePerResponse(self.transport)
+
     def on_message_complete(self) -> None:
         self._cancel_read_timer()
         super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        transport = self.cycle.transport if self.cycle is not None else None
+        if isinstance(transport, _OneWritePerResponse):
+            transport.flush()  # a HEAD answer has a head and no body
+        super().on_response_complete()
 
     def send_400_response(self, msg: str) -> None:
         # uvicorn calls this from its `except httptools.HttpParserError` block, so the
@@ -132,6 +146,37 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                         extra={"fields": {"refused": cls._refusals_unlogged,
                                           "max_connections": self._max_connections}})
             cls._refusals_logged_at, cls._refusals_unlogged = now, 0
+
+
+class _OneWritePerResponse:
+    """The transport as one response's cycle sees it: the head (the first write, unless an
+    interim 1xx) is held and sent together with the body, or on close/flush."""
+
+    __slots__ = ("_transport", "_head")
+
+    def __init__(self, transport) -> None:
+        self._transport = transport
+        self._head: bytes | None = b""  # b"": nothing written yet; None: head already sent
+
+    def write(self, data: bytes) -> None:
+        head = self._head
+        if head == b"" and not data.startswith(b"HTTP/1.1 1"):
+            self._head = data
+            return
+        self._head = None
+        self._transport.write(head + data if head else data)
+
+    def flush(self) -> None:
+        if self._head:
+            self._transport.write(self._head)
+        self._head = None
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str):
+        return getattr(self._transport, name)
 
 
 def _method(protocol: HttpToolsProtocol) -> str:

@@ -32,12 +32,16 @@ def producer_config(settings: Settings, security_options: dict) -> dict:
         "request_timeout_ms": settings.send_timeout_ms,
         # kafka-python requires delivery_timeout >= linger + request_timeout.
         "delivery_timeout_ms": settings.send_timeout_ms + settings.linger_ms,
-        # send() blocks only while topic metadata is missing; never longer than a request may wait.
-        "max_block_ms": settings.send_timeout_ms,
+        # send() runs on the event loop and must never block it: it would only block to wait for
+        # topic metadata, which the publisher loads before the first request; with 0 a send that
+        # finds none fails at once (503) while kafka-python fetches it in the background.
+        "max_block_ms": 0,
         # Topics are provisioned at deploy time; a typo must not create a new one.
         "allow_auto_create_topics": False,
         "bootstrap_timeout_ms": 5000,
         "reconnect_backoff_max_ms": 2000,
         "client_id": "event-api",
+        # kafka-python's client-side metrics are read by nothing here and cost CPU per record.
+        "metrics_enabled": False,
         **security_options,
     }

@@ -13,6 +13,8 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from kafka import errors as kafka_errors
+
 from event_api.events import OutgoingRecord
 from event_api.kafka_failures import ConnectionFailureWatcher, describe_connect_failure
 from event_api.kafka_producer_config import producer_config
@@ -79,8 +81,6 @@ class KafkaPublisher:
         self._closing = False
         self._task: asyncio.Task | None = None
         self._watcher = ConnectionFailureWatcher(logging.getLevelName(settings.log_level))
-        # send() can block briefly on metadata; keep that off the event loop.
-        self._send_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kafka-send")
         self._io_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka-admin")
 
     async def start(self) -> None:
@@ -104,13 +104,8 @@ class KafkaPublisher:
             if self._producer is None:
                 raise PublishError(UNAVAILABLE, f"Kafka is not ready: {self._reason}")
         try:
-            await send_and_wait(
-                self._producer,
-                self._settings.topic,
-                record,
-                max(0.001, budget_s - (time.monotonic() - started)),
-                self._send_executor,
-            )
+            await send_and_wait(self._producer, self._settings.topic, record,
+                                max(0.001, budget_s - (time.monotonic() - started)))
         except PublishError as exc:
             if exc.reason in (TIMEOUT, UNAVAILABLE):
                 self._mark_failure(f"last send failed: {exc.detail}")
@@ -134,7 +129,6 @@ class KafkaPublisher:
         # On the connect thread, after any attempt still running there: the attempt sees
         # _closing and closes what it opened, so nothing is abandoned mid-flight.
         await loop.run_in_executor(self._io_executor, self._close_clients)
-        self._send_executor.shutdown(wait=False, cancel_futures=True)
         self._io_executor.shutdown(wait=False, cancel_futures=True)
         self._watcher.uninstall()
 
@@ -201,8 +195,7 @@ class KafkaPublisher:
             if problem:
                 raise TopicNotReady(problem)
             producer = self._producer_factory(**producer_config(settings, options))
-            # Load the topic's metadata now so a request's send() never waits for it.
-            producer.partitions_for(settings.topic)
+            load_topic_metadata(producer, settings.topic, ADMIN_TIMEOUT_MS / 1000)
         except TopicNotReady:
             raise
         except BaseException:
@@ -238,6 +231,20 @@ class KafkaPublisher:
     def _mark_failure(self, reason: str) -> None:
         self._reason = reason
         self._last_failure = time.monotonic()
+
+
+def load_topic_metadata(producer, topic: str, timeout_s: float) -> None:
+    """Requests' send() never waits for metadata (max_block_ms=0: it would fail instead), so
+    the topic's partitions are loaded here, on the I/O thread, before the first request."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            producer.partitions_for(topic)  # asks for the metadata, fails at once until loaded
+            return
+        except kafka_errors.KafkaTimeoutError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _quietly_close(producer, admin) -> None:

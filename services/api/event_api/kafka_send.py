@@ -1,9 +1,15 @@
-"""Send one record with kafka-python and wait for its acknowledgement on the asyncio loop."""
+"""Send one record with kafka-python and wait for its acknowledgement on the asyncio loop.
+
+send() runs on the event loop itself: kafka-python's send() is thread-safe and only appends to
+the accumulator; it blocks only to wait for topic metadata, and the producer is built with
+max_block_ms=0 (event_api/kafka_producer_config.py) so even that returns at once. The
+acknowledgement arrives on kafka-python's sender thread and is handed to the loop with
+call_soon_threadsafe. No thread hop per request (the profile in bench/RESULTS.md).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import Executor
 
 from kafka import errors as kafka_errors
 
@@ -32,35 +38,35 @@ def classify(exc: BaseException) -> PublishError:
     return PublishError(REJECTED, f"Kafka refused the event ({type(exc).__name__})")
 
 
-async def send_and_wait(
-    producer, topic: str, record: OutgoingRecord, timeout_s: float, executor: Executor
-) -> None:
-    """Send one record and wait for its own acknowledgement without blocking the event loop.
-
-    send() runs on `executor` because it may block while metadata is refreshed; the ack arrives
-    on kafka-python's sender thread and is handed to the loop with call_soon_threadsafe.
-    """
-    loop = asyncio.get_running_loop()
-    acked: asyncio.Future = loop.create_future()
-
-    def resolve(result=None, exc=None):
-        if acked.done():
-            return  # already timed out on our side
-        if exc is None:
-            acked.set_result(result)
+def _settle(acked: asyncio.Future, error: BaseException | None) -> None:
+    if not acked.done():  # the first outcome wins: ack, failure or our own timeout
+        if error is None:
+            acked.set_result(None)
         else:
-            acked.set_exception(exc)
+            acked.set_exception(error)
 
-    def send():
-        future = producer.send(topic, value=record.value, key=record.key, headers=record.headers)
-        future.add_callback(lambda metadata: loop.call_soon_threadsafe(resolve, metadata))
-        future.add_errback(lambda err: loop.call_soon_threadsafe(resolve, None, err))
 
-    async def send_then_ack():
-        await loop.run_in_executor(executor, send)
-        await acked
+async def send_and_wait(producer, topic: str, record: OutgoingRecord, timeout_s: float) -> None:
+    """Return once this record is acknowledged; otherwise raise PublishError within timeout_s."""
+    loop = asyncio.get_running_loop()
+    acked = loop.create_future()
+
+    def from_sender_thread(error: BaseException | None) -> None:
+        try:
+            loop.call_soon_threadsafe(_settle, acked, error)
+        except RuntimeError:
+            pass  # the loop is closed (shutdown): nobody waits for this answer any more
 
     try:
-        await asyncio.wait_for(send_then_ack(), timeout_s)
+        sent = producer.send(topic, value=record.value, key=record.key, headers=record.headers)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a PublishError (503)
         raise classify(exc) from exc
+    sent.add_callback(lambda _metadata: from_sender_thread(None))
+    sent.add_errback(from_sender_thread)
+    timer = loop.call_later(timeout_s, _settle, acked, TimeoutError())
+    try:
+        await acked
+    except Exception as exc:  # noqa: BLE001 - (cancellation is not an Exception: it propagates)
+        raise classify(exc) from exc
+    finally:
+        timer.cancel()
