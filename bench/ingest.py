@@ -2,7 +2,8 @@
 kafka-python's own producer writing the same events directly.
 
     .venv/bin/python -m bench.ingest [--seconds 10] [--concurrency 1 16 64] [--linger-ms 0]
-                                     [--log-level INFO] [--json] [--profile DIR]
+                                     [--log-level INFO] [--rounds N] [--compare CHECKOUT]
+                                     [--cpu] [--json] [--profile DIR]
     .venv/bin/python -m bench.ingest --url https://<your ALB> [--seconds 10] [--json]
 
 Locally it runs a real broker (SASL_SSL + MSK IAM OAUTHBEARER), the API with its production
@@ -16,6 +17,10 @@ there exactly once.
 With --url it drives any deployed endpoint (e.g. the stack's ALB) with the same load shape and
 prints the same table without the direct columns, so a deployment can be compared with the
 local figures. --json prints one JSON object instead of the table.
+
+On a shared machine absolute figures drift from minute to minute: --rounds alternates the paths
+several times and reports the median round, and --compare runs a second API from another
+checkout in the same rounds, so before/after ratios come from one run.
 """
 
 from __future__ import annotations
@@ -161,6 +166,38 @@ def _worker_pids(server) -> list[int]:
             if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
+def _python_path(checkout: Path) -> str:
+    return os.pathsep.join(str(checkout.resolve() / part) for part in (
+        "services/api", "libs/event-contract", "libs/msk-iam-client", "libs/log-redaction"))
+
+
+def _measure_api(server, concurrency: int, seconds: float, broker_pid: int):
+    workers = _worker_pids(server)
+    before = (_cpu_s(workers), _cpu_s([broker_pid]), _cpu_s([os.getpid()]))
+    target = Target("127.0.0.1", server.port, tls=False)
+    result = asyncio.run(run_load(target, concurrency, seconds, _path))
+    spent = (_cpu_s(workers) - before[0], _cpu_s([broker_pid]) - before[1],
+             _cpu_s([os.getpid()]) - before[2])
+    per_event = [round(x / max(result.ok, 1) * 1e6) for x in spent]
+    return result, dict(zip(("api_workers", "broker", "load_generator"), per_event, strict=True))
+
+
+def _measure_direct(direct: Direct, concurrency: int, seconds: float, broker_pid: int):
+    before = (_cpu_s([os.getpid()]), _cpu_s([broker_pid]))
+    result = direct.run(concurrency, seconds)
+    spent = (_cpu_s([os.getpid()]) - before[0], _cpu_s([broker_pid]) - before[1])
+    per_event = [round(x / max(result.ok, 1) * 1e6) for x in spent]
+    return result, dict(zip(("producer", "broker"), per_event, strict=True))
+
+
+def _median(rounds: list[tuple[LoadResult, dict]]) -> dict:
+    """The median round by rate (its latencies and CPU), errors summed over all rounds."""
+    ordered = sorted(rounds, key=lambda r: r[0].rate)
+    result, cpu = ordered[len(ordered) // 2]
+    return {**_stats(result), "errors": sum(r.failed for r, _ in rounds),
+            "cpu_us_per_event": cpu}
+
+
 def run_local(args) -> dict:
     from event_api.settings import load_settings
 
@@ -171,60 +208,63 @@ def run_local(args) -> dict:
     load_before = os.getloadavg()
     with (tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp,
           LocalKafka(Path(tmp)) as broker):
-        for topic in ("bench-api", "bench-direct"):
+        for topic in ("bench-api", "bench-direct", "bench-before"):
             broker.create_topic(topic, partitions=3)
         env = {**broker.client_env(), "KAFKA_SEND_TIMEOUT_MS": str(SEND_TIMEOUT_MS),
                "KAFKA_LINGER_MS": str(args.linger_ms), "LOG_LEVEL": args.log_level}
-        server = launch_api_server(env, Path(tmp), topic="bench-api", workers=args.workers)
         direct = Direct(broker, load_settings({**env, "KAFKA_TOPIC": "bench-direct"}))
-        target = Target("127.0.0.1", server.port, tls=False)
+        servers = {"api": launch_api_server(env, Path(tmp), topic="bench-api",
+                                            workers=args.workers)}
+        if args.compare:  # another checkout's API, measured in the same rounds
+            servers["before"] = launch_api_server(
+                {**env, "PYTHONPATH": _python_path(Path(args.compare))}, Path(tmp),
+                topic="bench-before", workers=args.workers)
+        # LocalKafka exposes no pid; the broker JVM is its child process.
+        broker_pid = broker._process.pid
         acked: list[str] = []
-        report: dict = {"api": {}, "direct": {}, "api_over_direct": {}}
+        report: dict = {name: {} for name in servers} | {"direct": {}, "api_over_direct": {}}
         try:
-            if not server.wait_ready(60):
-                raise RuntimeError("the API never became ready:\n" + server.log_text()[-2000:])
-            # Warm both paths: token, TLS session, metadata, worker imports.
-            acked += asyncio.run(run_load(target, 4, 2.0, _path)).event_ids
+            for name, server in servers.items():
+                if not server.wait_ready(60):
+                    raise RuntimeError(f"{name} never became ready:\n{server.log_text()[-2000:]}")
+                # Warm every path: token, TLS session, metadata, worker imports.
+                target = Target("127.0.0.1", server.port, tls=False)
+                ids = asyncio.run(run_load(target, 4, 2.0, _path)).event_ids
+                acked += ids if name == "api" else []
             direct.run(4, 1.0)
             for concurrency in args.concurrency:
-                profiling = []
-                if args.profile and concurrency == max(args.concurrency):
-                    Path(args.profile).mkdir(parents=True, exist_ok=True)
-                    profiling = record(_worker_pids(server), args.seconds,
-                                       Path(args.profile) / f"api-c{concurrency}")
-                # LocalKafka exposes no pid; the broker JVM is its child process.
-                workers, broker_pid = _worker_pids(server), broker._process.pid
-                cpu = (_cpu_s(workers), _cpu_s([broker_pid]), _cpu_s([os.getpid()]))
-                api = asyncio.run(run_load(target, concurrency, args.seconds, _path))
-                api_cpu = (_cpu_s(workers) - cpu[0], _cpu_s([broker_pid]) - cpu[1],
-                           _cpu_s([os.getpid()]) - cpu[2])
-                for recorder in profiling:
-                    recorder.wait(timeout=60)
-                acked += api.event_ids
-                cpu = (_cpu_s([broker_pid]), _cpu_s([os.getpid()]))
-                ceiling = direct.run(concurrency, args.seconds)
-                direct_cpu = (_cpu_s([broker_pid]) - cpu[0], _cpu_s([os.getpid()]) - cpu[1])
                 key = str(concurrency)
-                report["api"][key], report["direct"][key] = _stats(api), _stats(ceiling)
-                # CPU per event, in microseconds: where the time goes, whatever else runs here.
-                report["api"][key]["cpu_us_per_event"] = {
-                    "api_workers": round(api_cpu[0] / max(api.ok, 1) * 1e6),
-                    "broker": round(api_cpu[1] / max(api.ok, 1) * 1e6),
-                    "load_generator": round(api_cpu[2] / max(api.ok, 1) * 1e6)}
-                report["direct"][key]["cpu_us_per_event"] = {
-                    "producer": round(direct_cpu[1] / max(ceiling.ok, 1) * 1e6),
-                    "broker": round(direct_cpu[0] / max(ceiling.ok, 1) * 1e6)}
-                report["api_over_direct"][key] = round(
-                    api.rate / ceiling.rate if ceiling.rate else 0.0, 3)
+                measured: dict[str, list] = {name: [] for name in [*servers, "direct"]}
+                for round_number in range(args.rounds):
+                    profiling = []
+                    if (args.profile and concurrency == max(args.concurrency)
+                            and round_number == 0):
+                        Path(args.profile).mkdir(parents=True, exist_ok=True)
+                        profiling = record(_worker_pids(servers["api"]), args.seconds,
+                                           Path(args.profile) / f"api-c{concurrency}")
+                    for name, server in servers.items():
+                        result, cpu = _measure_api(server, concurrency, args.seconds,
+                                                   broker_pid)
+                        measured[name].append((result, cpu))
+                        acked += result.event_ids if name == "api" else []
+                        for recorder in profiling:
+                            recorder.wait(timeout=60)
+                        profiling = []
+                    measured["direct"].append(
+                        _measure_direct(direct, concurrency, args.seconds, broker_pid))
+                for name, rounds in measured.items():
+                    report[name][key] = _median(rounds)
+                rate = report["direct"][key]["events_per_s"]
+                for name in servers:
+                    ratio = report[name][key]["events_per_s"] / rate if rate else 0.0
+                    report[f"{name}_over_direct"] = report.get(f"{name}_over_direct", {})
+                    report[f"{name}_over_direct"][key] = round(ratio, 3)
                 if not args.json:
-                    print(_row(concurrency, report["api"][key], report["direct"][key]),
-                          flush=True)
-                    if args.cpu:
-                        print(f"      CPU us/event  API {report['api'][key]['cpu_us_per_event']}"
-                              f"  direct {report['direct'][key]['cpu_us_per_event']}")
+                    _print_rows(args, concurrency, report, servers)
         finally:
             direct.close()
-            server.stop()
+            for server in servers.values():
+                server.stop()
         report["exactly_once"] = _check_exactly_once(
             acked, _read_back(broker.plaintext_bootstrap, "bench-api"))
         if args.profile:
@@ -232,6 +272,16 @@ def run_local(args) -> dict:
     report["load_average"] = {"before": [round(x, 2) for x in load_before],
                               "after": [round(x, 2) for x in os.getloadavg()]}
     return report
+
+
+def _print_rows(args, concurrency: int, report: dict, servers: dict) -> None:
+    key = str(concurrency)
+    for name in servers:
+        label = "" if name == "api" else f" ({name}: {args.compare})"
+        print(_row(concurrency, report[name][key], report["direct"][key]) + label, flush=True)
+        if args.cpu:
+            print(f"      CPU us/event  {name} {report[name][key]['cpu_us_per_event']}"
+                  f"  direct {report['direct'][key]['cpu_us_per_event']}")
 
 
 def run_remote(args) -> dict:
@@ -255,6 +305,11 @@ def main() -> int:
     parser.add_argument("--linger-ms", type=int, default=0,
                         help="KAFKA_LINGER_MS for the API and the direct producer alike")
     parser.add_argument("--log-level", default="INFO", help="the API's LOG_LEVEL")
+    parser.add_argument("--compare", metavar="CHECKOUT",
+                        help="also run the API of another checkout (e.g. `git archive main`) "
+                             "in the same rounds: before/after on a busy machine")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="alternate the paths this many times per concurrency; medians")
     parser.add_argument("--profile", metavar="DIR",
                         help="py-spy the API workers during the highest concurrency")
     parser.add_argument("--cpu", action="store_true",
