@@ -12,22 +12,8 @@ from typing import Annotated, Literal
 from event_contract.schema import EVENT_SCHEMA
 from pydantic import BaseModel, ConfigDict, Field
 
-_NAME = EVENT_SCHEMA["properties"]["name"]
-
-
-class NoQuery(BaseModel):
-    """Operations without parameters still refuse unknown ones (a typo is an error)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class CurrentTimeQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Annotated[str, Field(
-        min_length=_NAME["minLength"], max_length=_NAME["maxLength"], pattern=_NAME["pattern"],
-        description="Who to greet; also the Kafka record key (one name's events stay in order).",
-    )]
+# The `name` query parameter's rules (minLength, maxLength, pattern), declared on the route.
+NAME_RULES = EVENT_SCHEMA["properties"]["name"]
 
 
 class Status(BaseModel):
