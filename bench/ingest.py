@@ -141,12 +141,13 @@ def _read_back(bootstrap: str, topic: str) -> Counter:
 
 
 def _check_exactly_once(acked: list[str], seen: Counter) -> dict:
-    missing = [i for i in acked if seen[i] == 0]
-    duplicated = [i for i in acked if seen[i] > 1]
-    return {"acknowledged": len(acked), "distinct_acknowledged": len(set(acked)),
+    distinct = set(acked)
+    missing = [i for i in distinct if seen[i] == 0]
+    duplicated = [i for i in distinct if seen[i] > 1]
+    return {"acknowledged": len(acked), "distinct_acknowledged": len(distinct),
             "missing": len(missing), "duplicated": len(duplicated),
-            "in_topic_not_acknowledged": sum(1 for i in seen if i not in set(acked)),
-            "ok": not missing and not duplicated and len(set(acked)) == len(acked)}
+            "in_topic_not_acknowledged": sum(1 for i in seen if i not in distinct),
+            "ok": not missing and not duplicated and len(distinct) == len(acked)}
 
 
 def _cpu_s(pids: list[int]) -> float:
