@@ -5,7 +5,8 @@ validates against what the document says (the fuzz suite does the same against t
 import fastjsonschema
 import pytest
 from event_api import idempotency
-from event_api.app import build_app, openapi_document
+from event_api.app import build_app
+from event_api.openapi_document import openapi_document
 from event_api.publisher_protocol import TIMEOUT, DisabledPublisher, PublishError
 from event_contract.schema import EVENT_SCHEMA
 

@@ -6,23 +6,21 @@ from __future__ import annotations
 import contextlib
 import logging
 from typing import Annotated
-from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Header, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
-from fastapi.routing import APIRoute
-from starlette.exceptions import HTTPException
 
 from event_api import idempotency
 from event_api.access_log import EVENT_ID_SCOPE_KEY, AccessLogMiddleware
 from event_api.api_models import NAME_RULES, CurrentTime, Message, Problem, Status
+from event_api.error_handlers import HANDLERS
 from event_api.events import build_event, to_record
 from event_api.logging_setup import configure_logging
-from event_api.problems import PROBLEM_MEDIA_TYPE, problem
+from event_api.openapi_document import openapi_document
+from event_api.problems import problem
 from event_api.publisher_protocol import DisabledPublisher, Publisher, PublishError
 from event_api.settings import Settings, load_settings
+from event_api.strict_query import StrictQueryParameters
 
 log = logging.getLogger(__name__)
 
@@ -49,45 +47,6 @@ BAD_REQUEST = {400: {"model": Problem, "description": "Bad input: an unknown, re
                      "missing or invalid query parameter or header."}}
 
 
-class StrictQueryParameters:
-    """Unknown or repeated query parameters are a 400, in the same problem shape as every other
-    bad parameter: a typo is an error, and `?name=a&name=b` is not a request for one of them.
-
-    The allowed names of each path are read from the routes' own parameter declarations (the
-    ones FastAPI validates and documents). A pure ASGI layer rather than a query model with
-    `extra="forbid"` per route: it costs a few microseconds instead of ~25 per request
-    (bench/RESULTS.md)."""
-
-    def __init__(self, app, routes: list) -> None:
-        self.app = app
-        self._routes = routes  # the router's live list: read on first use, once complete
-        self._allowed: dict[str, frozenset[str]] | None = None
-
-    async def __call__(self, scope, receive, send) -> None:
-        query = scope.get("query_string", b"") if scope["type"] == "http" else b""
-        if query:
-            if self._allowed is None:
-                self._allowed = {route.path: frozenset(p.alias for p in
-                                                        route.dependant.query_params)
-                                 for route in self._routes if isinstance(route, APIRoute)}
-            allowed = self._allowed.get(scope["path"])
-            if allowed is not None:
-                errors = _query_problems(query, allowed)
-                if errors:
-                    detail = "; ".join(f"{e['parameter']}: {e['problem']}" for e in errors)
-                    await problem(400, detail, errors=errors)(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
-
-
-def _query_problems(query: bytes, allowed: frozenset[str]) -> list[dict]:
-    keys = [key for key, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)]
-    unknown = sorted({key for key in keys if key not in allowed})
-    repeated = sorted({key for key in keys if key in allowed and keys.count(key) > 1})
-    return ([{"parameter": key, "problem": "unknown parameter"} for key in unknown]
-            + [{"parameter": key, "problem": "given more than once"} for key in repeated])
-
-
 def build_app(publisher: Publisher) -> FastAPI:
     """The app around any Publisher (unit tests pass a test double)."""
 
@@ -107,11 +66,7 @@ def build_app(publisher: Publisher) -> FastAPI:
         # request (bench/RESULTS.md, profile).
         telemetry={"tracing": False, "metrics": False, "logs": False},
         lifespan=lifespan,
-        exception_handlers={
-            RequestValidationError: _on_invalid_request,
-            HTTPException: _on_http_exception,
-            Exception: _on_unexpected,
-        },
+        exception_handlers=HANDLERS,
     )
     _add_routes(app, publisher)
     app.add_middleware(StrictQueryParameters, routes=app.routes)
@@ -204,53 +159,6 @@ def _add_routes(app: FastAPI, publisher: Publisher) -> None:
 
             document.append(json.dumps(openapi_document(app)).encode())
         return Response(document[0], media_type=_JSON)
-
-
-def openapi_document(app: FastAPI) -> dict:
-    """FastAPI's generated document with this API's two error conventions applied: bad input is
-    400 (FastAPI documents 422), and every error body is application/problem+json."""
-    doc = get_openapi(title=app.title, version=app.version, description=app.description,
-                      routes=app.routes)
-    for path_item in doc["paths"].values():
-        for operation in path_item.values():
-            responses = operation["responses"]
-            responses.pop("422", None)
-            for code, response in responses.items():
-                content = response.get("content", {})
-                if int(code) >= 400 and _JSON in content:
-                    response["content"] = {PROBLEM_MEDIA_TYPE: content[_JSON]}
-    for name in ("HTTPValidationError", "ValidationError"):
-        doc.get("components", {}).get("schemas", {}).pop(name, None)
-    return doc
-
-
-# --- errors: all problem+json ------------------------------------------------------------
-
-
-async def _on_invalid_request(request: Request, exc: RequestValidationError) -> Response:
-    errors = [_error_item(error) for error in exc.errors()]
-    detail = "; ".join(f"{e['parameter']}: {e['problem']}" for e in errors) or "Bad request"
-    return problem(400, detail, errors=errors)
-
-
-def _error_item(error: dict) -> dict:
-    location = tuple(error.get("loc", ()))
-    where = location[0] if location else "request"
-    parameter = str(location[1]) if len(location) > 1 else where
-    kind = error.get("type")
-    text = {"extra_forbidden": "unknown parameter", "missing": "is required"}.get(
-        kind, error.get("msg", "is invalid"))  # pydantic's message, never the input itself
-    return {"parameter": f"{where} {parameter}" if where == "header" else parameter,
-            "problem": text}
-
-
-async def _on_http_exception(request: Request, exc: HTTPException) -> Response:
-    return problem(exc.status_code, exc.detail, headers=exc.headers)
-
-
-async def _on_unexpected(request: Request, exc: Exception) -> Response:
-    log.error("unhandled error", exc_info=exc)
-    return problem(500, "Internal error")
 
 
 def publisher_for(settings: Settings) -> Publisher:
