@@ -99,18 +99,23 @@ class Direct:
 
 def _stats(result: LoadResult) -> dict:
     ms = [v * 1000 for v in result.latencies_s]
-    return {"events_per_s": round(result.rate, 1), "p50_ms": round(percentile(ms, 50), 2),
-            "p99_ms": round(percentile(ms, 99), 2), "errors": result.failed}
+    p50, p99 = (round(percentile(ms, q), 2) for q in (50, 99)) if ms else (None, None)
+    return {"events_per_s": round(result.rate, 1), "p50_ms": p50, "p99_ms": p99,
+            "errors": result.failed}  # JSON has no NaN: no sample, no percentile
 
 
 def _row(concurrency: int, api: dict, direct: dict | None) -> str:
-    line = (f"{concurrency:>5} | {api['events_per_s']:>9,.0f} {api['p50_ms']:>7.1f} "
-            f"{api['p99_ms']:>7.1f} {api['errors']:>6}")
+    line = (f"{concurrency:>5} | {api['events_per_s']:>9,.0f} {_ms(api['p50_ms'])} "
+            f"{_ms(api['p99_ms'])} {api['errors']:>6}")
     if direct is None:
         return line + " |         -       -       -      - |     -"
     ratio = api["events_per_s"] / direct["events_per_s"] if direct["events_per_s"] else 0
-    return (line + f" | {direct['events_per_s']:>9,.0f} {direct['p50_ms']:>7.1f} "
-                   f"{direct['p99_ms']:>7.1f} {direct['errors']:>6} | {ratio:5.2f}")
+    return (line + f" | {direct['events_per_s']:>9,.0f} {_ms(direct['p50_ms'])} "
+                   f"{_ms(direct['p99_ms'])} {direct['errors']:>6} | {ratio:5.2f}")
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:>7.1f}" if value is not None else f"{'-':>7}"
 
 
 HEADER = (" conc |  API ev/s  p50 ms  p99 ms errors |  direct/s  p50 ms  p99 ms errors "
