@@ -10,7 +10,6 @@ import json
 import logging
 from urllib.parse import parse_qs, urlsplit
 
-import log_redaction
 import pytest
 from log_redaction import REDACTED, install, protect, redact, remember_secret
 
@@ -99,9 +98,10 @@ def test_extra_fields_exceptions_and_tracebacks_are_redacted_too(captured):
 
 def test_signing_step_records_are_dropped(captured):
     raw, safe = captured
-    logging.getLogger("botocore.auth").debug("CanonicalRequest:\nGET\n/\nAction=kafka-cluster")
-    logging.getLogger("botocore.auth").debug("StringToSign:\nAWS4-HMAC-SHA256\n2026")
-    logging.getLogger("botocore.auth").debug("Signature:\n" + "ab" * 32)
+    signer = logging.getLogger("a.third.party.signer")  # not a known leaky library
+    signer.debug("CanonicalRequest:\nGET\n/\nAction=kafka-cluster")
+    signer.debug("StringToSign:\nAWS4-HMAC-SHA256\n2026")
+    signer.debug("Signature:\n" + "ab" * 32)
     assert "CanonicalRequest" in raw.getvalue()
     assert "CanonicalRequest" not in safe.getvalue() and "ab" * 32 not in safe.getvalue()
 
@@ -113,9 +113,9 @@ def test_handlers_that_existed_before_install_are_protected():
     lambda_logger.addHandler(handler)
     try:
         install()
+        wrapped = handler.format
         install()  # idempotent: wrapped once
-        assert isinstance(handler.formatter, log_redaction.RedactingFormatter)
-        assert not isinstance(handler.formatter.inner, log_redaction.RedactingFormatter)
+        assert handler.format is wrapped
         lambda_logger.warning("X-Amz-Signature=%s", "0" * 64)
     finally:
         lambda_logger.removeHandler(handler)
@@ -150,3 +150,40 @@ def test_remembered_secrets_are_redacted_url_encoded_too():
     assert "abc%2Fdef%2Bghi%3Djkl-0123" not in redact("x=abc%2Fdef%2Bghi%3Djkl-0123")
     remember_secret("short")  # too short to be a secret: never blanket-replaced
     assert redact("a short line") == "a short line"
+
+
+def test_a_powertools_handler_keeps_its_own_formatter_and_is_redacted():
+    """The consumer installs redaction on Powertools' handler; Powertools then calls its
+    formatter through `handler.formatter` (append_keys, ...), which must stay its own."""
+    from aws_lambda_powertools import Logger
+
+    stream = io.StringIO()
+    logger = Logger(service="redaction-test", logger_handler=logging.StreamHandler(stream))
+    formatter = logger.registered_handler.formatter
+    install(logger.registered_handler)
+    assert logger.registered_handler.formatter is formatter
+    logger.append_keys(request="r-1")  # goes to Powertools' formatter
+    logger.info("token aHR0cHM6Ly9rYWZrYS51cy1lYXN0LTEuYW1hem9uYXdzLmNvbS8")
+    line = json.loads(stream.getvalue().splitlines()[-1])
+    assert line["request"] == "r-1" and "aHR0cHM6Ly9rYWZrYS" not in line["message"]
+
+
+def test_a_handler_added_after_install_gets_clean_records_from_the_leaky_libraries():
+    import botocore.auth  # noqa: F401 - creates its logger, as an import in the service does
+
+    install()
+    stream = io.StringIO()
+    late = logging.StreamHandler(stream)  # never protected
+    logger = logging.getLogger("botocore.auth")
+    logger.addHandler(late)
+    old_level = logger.level
+    logger.setLevel(logging.DEBUG)
+    try:
+        logger.debug("StringToSign:\nAWS4-HMAC-SHA256\n20261129T000000Z")
+        logger.debug("presigned https://kafka.eu-west-1.amazonaws.com/?X-Amz-Signature=%s",
+                     "ab" * 32)
+    finally:
+        logger.removeHandler(late)
+        logger.setLevel(old_level)
+    assert "StringToSign" not in stream.getvalue()
+    assert "ab" * 32 not in stream.getvalue() and REDACTED in stream.getvalue()

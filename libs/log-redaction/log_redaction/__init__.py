@@ -89,43 +89,69 @@ def redact(text: str) -> str:
     return text
 
 
+# The libraries that log signing material at DEBUG (botocore 1.44, urllib3 2.8, kafka-python
+# 3.0, aws-msk-iam-sasl-signer-python 1.0). Their records are cleaned as they are made, so even
+# a handler added after install() never sees the material.
+LEAKY_LOGGERS = ("botocore", "urllib3", "kafka", "aws_msk_iam_sasl_signer")
+
+
 class SigningStepFilter(logging.Filter):
-    """Drops the records that are nothing but signing material."""
+    """Drops the records that are nothing but signing material. On a leaky logger it also
+    redacts the message of every other record in place."""
+
+    def __init__(self, rewrite: bool = False) -> None:
+        super().__init__()
+        self.rewrite = rewrite
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken record is logging's problem, not ours
             return True
-        return "Request:" not in message and "Sign" not in message or not (
-            _SIGNING_STEPS.search(message))
-
-
-class RedactingFormatter(logging.Formatter):
-    """Wraps a handler's formatter and redacts the complete text it produces."""
-
-    def __init__(self, inner: logging.Formatter | None) -> None:
-        super().__init__()
-        self.inner = inner or logging.Formatter()
-
-    def format(self, record: logging.LogRecord) -> str:
-        return redact(self.inner.format(record))
+        if ("Request:" in message or "Sign" in message) and _SIGNING_STEPS.search(message):
+            return False
+        if self.rewrite:
+            cleaned = redact(message)
+            if cleaned != message:
+                record.msg, record.args = cleaned, ()
+        return True
 
 
 _FILTER = SigningStepFilter()
+_SOURCE_FILTER = SigningStepFilter(rewrite=True)
+_PROTECTED = "_log_redaction_protected"
 
 
 def protect(handler: logging.Handler) -> logging.Handler:
-    """Make one handler safe: drop signing steps, redact everything it writes. Idempotent."""
-    if not isinstance(handler.formatter, RedactingFormatter):
-        handler.setFormatter(RedactingFormatter(handler.formatter))
+    """Make one handler safe: drop signing steps, redact everything it writes. Idempotent.
+
+    The handler's `format` is wrapped, not its formatter: libraries that talk to their own
+    formatter through the handler (Powertools' Logger calls `handler.formatter.append_keys`)
+    keep working, and a formatter set later is still redacted."""
+    if not getattr(handler, _PROTECTED, False):
+        unredacted = handler.format
+
+        def format_and_redact(record: logging.LogRecord) -> str:
+            return redact(unredacted(record))
+
+        handler.format = format_and_redact  # type: ignore[method-assign]
+        setattr(handler, _PROTECTED, True)
     if _FILTER not in handler.filters:
         handler.addFilter(_FILTER)
     return handler
 
 
 def install(*handlers: logging.Handler) -> None:
-    """Protect `handlers`, the root logger's, every existing logger's and the last resort's."""
+    """Protect `handlers`, the root logger's, every existing logger's and the last resort's,
+    and clean the records of the leaky libraries where they are made."""
+    # A logger's filters do not apply to its children's records: every existing logger of a
+    # leaky library gets the filter (their modules create them at import).
+    names = [*LEAKY_LOGGERS, *logging.Logger.manager.loggerDict]
+    for name in names:
+        if name.split(".", 1)[0] in LEAKY_LOGGERS:
+            logger = logging.getLogger(name)
+            if _SOURCE_FILTER not in logger.filters:
+                logger.addFilter(_SOURCE_FILTER)
     targets = [*handlers, *logging.getLogger().handlers]
     for logger in list(logging.Logger.manager.loggerDict.values()):
         if isinstance(logger, logging.Logger):
