@@ -6,9 +6,11 @@ image small. The supervisor restarts a crashed worker, and on SIGTERM forwards i
 worker, which stops accepting, lets in-flight requests finish, runs the lifespan shutdown
 (flushes the Kafka producer) and exits; the parent then exits 0.
 
-Shutdown budget: ECS sends SIGKILL 30 s after SIGTERM by default ("if the parameter is not
-specified, the default value of 30 seconds is used", ContainerDefinition stopTimeout,
-https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html). A
+Shutdown budget: ECS sends SIGKILL 30 s after SIGTERM by default (API StopTask: "a SIGTERM
+value and a default 30-second timeout, after which the SIGKILL value is sent",
+https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html; and the container
+definition's stopTimeout: on Fargate "if the parameter is not specified, the default value of
+30 seconds is used", AWS SDK for Kotlin, ECS ContainerDefinition.stopTimeout). A
 request waits at most KAFKA_SEND_TIMEOUT_MS (<= 20 s), so the graceful period is that plus 1 s:
 every in-flight request gets its real answer (200 or 503, never a cancelled 500), then the
 producer flush (<= 5 s) still fits before the kill.
@@ -26,7 +28,10 @@ from event_api.http_protocol import GuardedHttpToolsProtocol
 from event_api.settings import Settings, SettingsError
 
 # Descriptors a worker needs besides client connections: Kafka sockets, the event loop's own,
-# log and pipe handles (a generous margin).
+# log and pipe handles (a generous margin). On Fargate "the default nofile soft limit is 65535
+# and the default hard limit is 65535" (Ulimit, Amazon ECS API reference,
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Ulimit.html), so the default cap
+# (1000 per worker) always fits; elsewhere ensure_descriptor_budget raises the soft limit.
 RESERVED_DESCRIPTORS = 64
 
 
