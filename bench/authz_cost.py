@@ -28,7 +28,7 @@ from pathlib import Path
 
 from bench._common import machine
 from bench._http_load import run_load
-from bench.ingest import BATCH_SIZE, LINGER_MS, SEND_TIMEOUT_MS, _path
+from bench.ingest import SEND_TIMEOUT_MS, _path
 from local.api_server import ApiServer, launch_api_server
 from local.kafka import LocalKafka
 
@@ -42,8 +42,8 @@ def _start(stack: ExitStack, work: Path, authorize: bool, workers: int) -> tuple
                                                                                    ApiServer]:
     broker = stack.enter_context(LocalKafka(work / "kafka", authorize=authorize))
     broker.create_topic(TOPIC, partitions=3)
+    # The API's own producer defaults (linger, batch size), the same on both sides.
     env = {**broker.client_env("api"), "KAFKA_SEND_TIMEOUT_MS": str(SEND_TIMEOUT_MS),
-           "KAFKA_LINGER_MS": str(LINGER_MS), "KAFKA_BATCH_SIZE": str(BATCH_SIZE),
            "LOG_LEVEL": "WARNING"}
     server = launch_api_server(env, work, topic=TOPIC, workers=workers)
     stack.callback(server.stop)

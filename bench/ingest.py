@@ -1,120 +1,351 @@
-"""Ingest benchmark: acknowledged /current_time events per second and p50/p99 latency.
+"""Ingest benchmark: acknowledged /current_time events per second, p50/p99, and the ratio to
+kafka-python's own producer writing the same events directly.
 
-    .venv/bin/python -m bench.ingest [--seconds 10] [--concurrency 1 16 64]
+    .venv/bin/python -m bench.ingest [--seconds 10] [--concurrency 1 16 64] [--linger-ms 0]
+                                     [--log-level INFO] [--rounds N] [--compare CHECKOUT]
+                                     [--cpu] [--json] [--profile DIR]
+    .venv/bin/python -m bench.ingest --url https://<your ALB> [--seconds 10] [--json]
 
-Runs a real local broker (SASL_SSL + MSK IAM OAUTHBEARER), the API with its production server
-settings (`python -m event_api`, WEB_CONCURRENCY workers), and a closed-loop HTTP load generator.
-Beside it, in the same run, the ceiling: kafka-python's own producer with the API's producer
-settings (acks=all, idempotent, same linger/batch) writing the same payloads directly, with the
-same number of concurrent in-flight writers each waiting for its own acknowledgement.
-Only 2xx answers count as events; anything else is reported as an error.
+Locally it runs a real broker (SASL_SSL + MSK IAM OAUTHBEARER), the API with its production
+server (`python -m event_api`, WEB_CONCURRENCY workers, production log level: one access line
+per request), and a closed-loop HTTP load generator. Beside it, in the same run, the direct path:
+kafka-python's producer with the API's own producer settings (the same Settings object) writing
+the same events, with the same number of concurrent writers each waiting for its own
+acknowledgement. Afterwards it reads the API's topic back: every acknowledged event must be
+there exactly once.
+
+With --url it drives any deployed endpoint (e.g. the stack's ALB) with the same load shape and
+prints the same table without the direct columns, so a deployment can be compared with the
+local figures. --json prints one JSON object instead of the table.
+
+On a shared machine absolute figures drift from minute to minute: --rounds alternates the paths
+several times and reports the median round, and --compare runs a second API from another
+checkout in the same rounds, so before/after ratios come from one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
-from event_api.events import build_event, to_record
-from event_api.producer import PRODUCER_IS_IDEMPOTENT, producer_config
-from kafka import KafkaProducer
-from msk_iam_client import client_security_options
-
-from bench._common import machine, summary_ms
-from bench._http_load import run_load
-from local.api_server import launch_api_server
-from local.kafka import LocalKafka
+from bench._common import machine, percentile
+from bench._http_load import LoadResult, Target, run_load
 
 SEND_TIMEOUT_MS = 5000
-LINGER_MS = 5
-BATCH_SIZE = 65_536
 
 
 def _path(client_id: int, n: int) -> str:
     return f"/current_time?name=bench{client_id}x{n % 50}"
 
 
-def _ceiling(producer: KafkaProducer, topic: str, concurrency: int, seconds: float):
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
+class Direct:
+    """The ceiling: kafka-python's producer, configured exactly like the API's."""
 
-    def writer(worker_id: int):
-        n = 0
-        while time.perf_counter() < deadline:
-            n += 1
-            record = to_record(build_event(f"bench{worker_id}x{n % 50}"))
-            started = time.perf_counter()
-            try:
-                producer.send(topic, value=record.value, key=record.key,
-                              headers=record.headers).get(timeout=SEND_TIMEOUT_MS / 1000)
-                with lock:
-                    latencies.append(time.perf_counter() - started)
-            except Exception:  # noqa: BLE001 - counted, the benchmark goes on
-                with lock:
-                    errors[0] += 1
+    def __init__(self, broker, settings) -> None:
+        from event_api.kafka_producer_config import producer_config
+        from event_api.kafka_publisher import load_topic_metadata
+        from kafka import KafkaProducer
+        from msk_iam_client import client_security_options
 
-    threads = [threading.Thread(target=writer, args=(i,)) for i in range(concurrency)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return latencies, errors[0], time.perf_counter() - started
+        os.environ.update(broker.client_env("api"))  # it signs as the API does
+        options = client_security_options("SASL_SSL", broker.region, str(broker.ca_file))
+        self.producer = KafkaProducer(**producer_config(settings, options))
+        self.topic = settings.topic
+        load_topic_metadata(self.producer, self.topic, 10)
+
+    def run(self, concurrency: int, seconds: float) -> LoadResult:
+        from event_api.events import build_event, to_record
+
+        result = LoadResult()
+        lock = threading.Lock()
+        deadline = time.perf_counter() + seconds
+
+        def writer(worker_id: int) -> None:
+            n = 0
+            while time.perf_counter() < deadline:
+                n += 1
+                record = to_record(build_event(f"bench{worker_id}x{n % 50}"))
+                started = time.perf_counter()
+                try:
+                    self.producer.send(self.topic, value=record.value, key=record.key,
+                                       headers=record.headers).get(SEND_TIMEOUT_MS / 1000)
+                except Exception:  # noqa: BLE001 - counted, the benchmark goes on
+                    with lock:
+                        result.errors += 1
+                    continue
+                with lock:
+                    result.latencies_s.append(time.perf_counter() - started)
+
+        threads = [threading.Thread(target=writer, args=(i,)) for i in range(concurrency)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        result.elapsed_s = time.perf_counter() - started
+        return result
+
+    def close(self) -> None:
+        self.producer.close(timeout=10)
+
+
+def _stats(result: LoadResult) -> dict:
+    ms = [v * 1000 for v in result.latencies_s]
+    p50, p99 = (round(percentile(ms, q), 2) for q in (50, 99)) if ms else (None, None)
+    return {"events_per_s": round(result.rate, 1), "p50_ms": p50, "p99_ms": p99,
+            "errors": result.failed}  # JSON has no NaN: no sample, no percentile
+
+
+def _row(concurrency: int, api: dict, direct: dict | None) -> str:
+    line = (f"{concurrency:>5} | {api['events_per_s']:>9,.0f} {_ms(api['p50_ms'])} "
+            f"{_ms(api['p99_ms'])} {api['errors']:>6}")
+    if direct is None:
+        return line + " |         -       -       -      - |     -"
+    ratio = api["events_per_s"] / direct["events_per_s"] if direct["events_per_s"] else 0
+    return (line + f" | {direct['events_per_s']:>9,.0f} {_ms(direct['p50_ms'])} "
+                   f"{_ms(direct['p99_ms'])} {direct['errors']:>6} | {ratio:5.2f}")
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:>7.1f}" if value is not None else f"{'-':>7}"
+
+
+HEADER = (" conc |  API ev/s  p50 ms  p99 ms errors |  direct/s  p50 ms  p99 ms errors "
+          "| API/direct")
+
+
+def _read_back(bootstrap: str, topic: str) -> Counter:
+    """Every event id in the topic, counted (header `event_id`), read from the beginning."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                             group_id=None, consumer_timeout_ms=2000)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        end = consumer.end_offsets(partitions)
+        seen: Counter = Counter()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and any(
+                consumer.position(tp) < end[tp] for tp in partitions):
+            for batch in consumer.poll(timeout_ms=1000, max_records=50_000).values():
+                for message in batch:
+                    seen[dict(message.headers).get("event_id", b"").decode()] += 1
+        return seen
+    finally:
+        consumer.close()
+
+
+def _check_exactly_once(acked: list[str], seen: Counter) -> dict:
+    distinct = set(acked)
+    missing = [i for i in distinct if seen[i] == 0]
+    duplicated = [i for i in distinct if seen[i] > 1]
+    return {"acknowledged": len(acked), "distinct_acknowledged": len(distinct),
+            "missing": len(missing), "duplicated": len(duplicated),
+            "in_topic_not_acknowledged": sum(1 for i in seen if i not in distinct),
+            "ok": not missing and not duplicated and len(distinct) == len(acked)}
+
+
+def _cpu_s(pids: list[int]) -> float:
+    """User + system CPU seconds consumed so far by these processes (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def _worker_pids(server) -> list[int]:
+    pid = server.process.pid
+    children = open(f"/proc/{pid}/task/{pid}/children").read().split()
+    return [int(c) for c in children
+            if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def _python_path(checkout: Path) -> str:
+    return os.pathsep.join(str(checkout.resolve() / part) for part in (
+        "services/api", "libs/event-contract", "libs/msk-iam-client", "libs/log-redaction"))
+
+
+def _measure_api(server, concurrency: int, seconds: float, broker_pid: int):
+    workers = _worker_pids(server)
+    before = (_cpu_s(workers), _cpu_s([broker_pid]), _cpu_s([os.getpid()]))
+    target = Target("127.0.0.1", server.port, tls=False)
+    result = asyncio.run(run_load(target, concurrency, seconds, _path))
+    spent = (_cpu_s(workers) - before[0], _cpu_s([broker_pid]) - before[1],
+             _cpu_s([os.getpid()]) - before[2])
+    per_event = [round(x / max(result.ok, 1) * 1e6) for x in spent]
+    return result, dict(zip(("api_workers", "broker", "load_generator"), per_event, strict=True))
+
+
+def _measure_direct(direct: Direct, concurrency: int, seconds: float, broker_pid: int):
+    before = (_cpu_s([os.getpid()]), _cpu_s([broker_pid]))
+    result = direct.run(concurrency, seconds)
+    spent = (_cpu_s([os.getpid()]) - before[0], _cpu_s([broker_pid]) - before[1])
+    per_event = [round(x / max(result.ok, 1) * 1e6) for x in spent]
+    return result, dict(zip(("producer", "broker"), per_event, strict=True))
+
+
+def _median(rounds: list[tuple[LoadResult, dict]]) -> dict:
+    """The median round by rate (its latencies and CPU), errors summed over all rounds."""
+    ordered = sorted(rounds, key=lambda r: r[0].rate)
+    result, cpu = ordered[len(ordered) // 2]
+    return {**_stats(result), "errors": sum(r.failed for r, _ in rounds),
+            "cpu_us_per_event": cpu}
+
+
+def run_local(args) -> dict:
+    from event_api.settings import load_settings
+
+    from bench._profile import record, summarise
+    from local.api_server import launch_api_server
+    from local.kafka import LocalKafka
+
+    load_before = os.getloadavg()
+    with (tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp,
+          LocalKafka(Path(tmp)) as broker):
+        for topic in ("bench-api", "bench-direct", "bench-before"):
+            broker.create_topic(topic, partitions=3)
+        env = {**broker.client_env("api"), "KAFKA_SEND_TIMEOUT_MS": str(SEND_TIMEOUT_MS),
+               "KAFKA_LINGER_MS": str(args.linger_ms), "LOG_LEVEL": args.log_level}
+        direct = Direct(broker, load_settings({**env, "KAFKA_TOPIC": "bench-direct"}))
+        servers = {"api": launch_api_server(env, Path(tmp), topic="bench-api",
+                                            workers=args.workers)}
+        if args.compare:  # another checkout's API, measured in the same rounds
+            servers["before"] = launch_api_server(
+                {**env, "PYTHONPATH": _python_path(Path(args.compare))}, Path(tmp),
+                topic="bench-before", workers=args.workers)
+        # LocalKafka exposes no pid; the broker JVM is its child process.
+        broker_pid = broker._process.pid
+        acked: list[str] = []
+        report: dict = {name: {} for name in servers} | {"direct": {}, "api_over_direct": {}}
+        try:
+            for name, server in servers.items():
+                if not server.wait_ready(60):
+                    raise RuntimeError(f"{name} never became ready:\n{server.log_text()[-2000:]}")
+                # Warm every path: token, TLS session, metadata, worker imports.
+                target = Target("127.0.0.1", server.port, tls=False)
+                ids = asyncio.run(run_load(target, 4, 2.0, _path)).event_ids
+                acked += ids if name == "api" else []
+            direct.run(4, 1.0)
+            for concurrency in args.concurrency:
+                key = str(concurrency)
+                measured: dict[str, list] = {name: [] for name in [*servers, "direct"]}
+                for round_number in range(args.rounds):
+                    profiling = []
+                    if (args.profile and concurrency == max(args.concurrency)
+                            and round_number == 0):
+                        Path(args.profile).mkdir(parents=True, exist_ok=True)
+                        profiling = record(_worker_pids(servers["api"]), args.seconds,
+                                           Path(args.profile) / f"api-c{concurrency}")
+                    for name, server in servers.items():
+                        result, cpu = _measure_api(server, concurrency, args.seconds,
+                                                   broker_pid)
+                        measured[name].append((result, cpu))
+                        acked += result.event_ids if name == "api" else []
+                        for recorder in profiling:
+                            recorder.wait(timeout=60)
+                        profiling = []
+                    measured["direct"].append(
+                        _measure_direct(direct, concurrency, args.seconds, broker_pid))
+                for name, rounds in measured.items():
+                    report[name][key] = _median(rounds)
+                rate = report["direct"][key]["events_per_s"]
+                for name in servers:
+                    ratio = report[name][key]["events_per_s"] / rate if rate else 0.0
+                    report[f"{name}_over_direct"] = report.get(f"{name}_over_direct", {})
+                    report[f"{name}_over_direct"][key] = round(ratio, 3)
+                if not args.json:
+                    _print_rows(args, concurrency, report, servers)
+        finally:
+            direct.close()
+            for server in servers.values():
+                server.stop()
+        report["exactly_once"] = _check_exactly_once(
+            acked, _read_back(broker.plaintext_bootstrap, "bench-api"))
+        if args.profile:
+            report["profile"] = summarise(sorted(Path(args.profile).glob("api-c*.txt")))
+    report["load_average"] = {"before": [round(x, 2) for x in load_before],
+                              "after": [round(x, 2) for x in os.getloadavg()]}
+    return report
+
+
+def _print_rows(args, concurrency: int, report: dict, servers: dict) -> None:
+    key = str(concurrency)
+    for name in servers:
+        label = "" if name == "api" else f" ({name}: {args.compare})"
+        print(_row(concurrency, report[name][key], report["direct"][key]) + label, flush=True)
+        if args.cpu:
+            print(f"      CPU us/event  {name} {report[name][key]['cpu_us_per_event']}"
+                  f"  direct {report['direct'][key]['cpu_us_per_event']}")
+
+
+def run_remote(args) -> dict:
+    target = Target.from_url(args.url)
+    asyncio.run(run_load(target, 4, 2.0, _path))  # warm: connections, the service's caches
+    report: dict = {"api": {}, "direct": None, "api_over_direct": None, "url": args.url}
+    for concurrency in args.concurrency:
+        api = asyncio.run(run_load(target, concurrency, args.seconds, _path))
+        report["api"][str(concurrency)] = _stats(api)
+        if not args.json:
+            print(_row(concurrency, report["api"][str(concurrency)], None), flush=True)
+    return report
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each run")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
-    parser.add_argument("--workers", type=int, default=2, help="API worker processes")
+    parser.add_argument("--url", help="drive this deployed endpoint instead of a local stack")
+    parser.add_argument("--workers", type=int, default=2, help="local API worker processes")
+    parser.add_argument("--linger-ms", type=int, default=0,
+                        help="KAFKA_LINGER_MS for the API and the direct producer alike")
+    parser.add_argument("--log-level", default="INFO", help="the API's LOG_LEVEL")
+    parser.add_argument("--compare", metavar="CHECKOUT",
+                        help="also run the API of another checkout (e.g. `git archive main`) "
+                             "in the same rounds: before/after on a busy machine")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="alternate the paths this many times per concurrency; medians")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="py-spy the API workers during the highest concurrency")
+    parser.add_argument("--cpu", action="store_true",
+                        help="also print CPU microseconds per event for each process")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
 
-    with (tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp,
-          LocalKafka(Path(tmp)) as broker):
-        topic = "bench-ingest"
-        broker.create_topic(topic, partitions=3)
-        env = {**broker.client_env("api"), "KAFKA_SEND_TIMEOUT_MS": str(SEND_TIMEOUT_MS),
-               "KAFKA_LINGER_MS": str(LINGER_MS), "KAFKA_BATCH_SIZE": str(BATCH_SIZE),
-               "LOG_LEVEL": "WARNING"}
-        server = launch_api_server(env, Path(tmp), topic=topic, workers=args.workers)
-        os.environ.update(broker.client_env("api"))  # the direct producer signs as the API
-        producer = KafkaProducer(**producer_config(
-            (broker.sasl_bootstrap,), SEND_TIMEOUT_MS, LINGER_MS, BATCH_SIZE,
-            client_security_options("SASL_SSL", broker.region, str(broker.ca_file)),
-        ))
-        try:
-            # Warm both paths: token, TLS session, metadata, worker imports.
-            asyncio.run(run_load("127.0.0.1", server.port, 4, 2.0, _path))
-            _ceiling(producer, topic, 4, 1.0)
-            print(f"machine: {machine()}")
-            print(f"API: {args.workers} uvicorn workers; broker: Kafka KRaft on loopback, "
-                  f"SASL_SSL + OAUTHBEARER (MSK IAM); acks=all, idempotence "
-                  f"{'on' if PRODUCER_IS_IDEMPOTENT else 'off'}, linger {LINGER_MS} ms")
-            print(f"{'conc':>4}  {'path':<8} {'events/s':>9}  latency")
-            for concurrency in args.concurrency:
-                load = asyncio.run(
-                    run_load("127.0.0.1", server.port, concurrency, args.seconds, _path))
-                api_rate = load.rate
-                failed = load.errors + sum(n for code, n in load.statuses.items() if code != 200)
-                print(f"{concurrency:>4}  {'API':<8} {api_rate:9.0f}  "
-                      f"{summary_ms(load.latencies_s)}  errors {failed}")
-                lat_c, err_c, elapsed_c = _ceiling(producer, topic, concurrency, args.seconds)
-                ceiling_rate = len(lat_c) / elapsed_c
-                print(f"{concurrency:>4}  {'ceiling':<8} {ceiling_rate:9.0f}  {summary_ms(lat_c)}"
-                      f"  errors {err_c}")
-                print(f"{concurrency:>4}  ratio API/ceiling: {api_rate / ceiling_rate:.2f}")
-        finally:
-            producer.close(timeout=10)
-            server.stop()
-    return 0
+    if not args.json:
+        print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}")
+        where = args.url or (f"local: {args.workers} API workers, broker on loopback, SASL_SSL "
+                             f"+ MSK IAM, acks=all, linger {args.linger_ms} ms, "
+                             f"LOG_LEVEL {args.log_level}")
+        print(f"target: {where}; {args.seconds:g} s per run, closed loop")
+        print(HEADER, flush=True)
+    report = run_remote(args) if args.url else run_local(args)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    if "exactly_once" in report:
+        check = report["exactly_once"]
+        print(f"topic read back: {check['acknowledged']} acknowledged, {check['missing']} "
+              f"missing, {check['duplicated']} duplicated -> "
+              f"{'every acknowledged event exactly once' if check['ok'] else 'FAILED'}")
+        print(f"load average before {report['load_average']['before']}, "
+              f"after {report['load_average']['after']}")
+    if report.get("profile"):
+        print(report["profile"])
+    ok = report.get("exactly_once", {}).get("ok", True)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -68,3 +68,37 @@ def test_no_server_errors_and_responses_match_the_document(fuzzed_server, mode):
     assert len(calls) >= EXAMPLES // 2, calls
     print(f"{mode.value}: {len(calls)} requests, statuses {sorted(set(calls))}")
     assert fuzzed_server.process.poll() is None, "the server died under fuzzing"
+
+
+def _end_offsets(kafka_broker, topic: str) -> dict:
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=kafka_broker.plaintext_bootstrap)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        return consumer.end_offsets(partitions)
+    finally:
+        consumer.close()
+
+
+def test_undocumented_methods_and_slash_variants_write_nothing_and_never_redirect(
+    fuzzed_server, kafka_broker
+):
+    """Issues 15.7 and 15.8 against the real server: every documented path, every method the
+    document does not list, and its trailing-slash variant with a hostile Host header."""
+    import httpx
+
+    topic = fuzzed_server.env["KAFKA_TOPIC"]
+    before = _end_offsets(kafka_broker, topic)
+    paths = {op.path for op in _operations(fuzzed_server.base_url)}
+    with httpx.Client(base_url=fuzzed_server.base_url, timeout=10) as client:
+        for path in sorted(paths):
+            target = path + ("?name=Ada" if path == "/current_time" else "")
+            for method in ("HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"):
+                response = client.request(method, target)
+                assert response.status_code == 405, (method, path)
+                assert response.headers["allow"] == "GET"
+            slash = path + "/" + target[len(path):]
+            response = client.get(slash, headers={"Host": "evil.example"})
+            assert response.status_code == 404 and "location" not in response.headers
+    assert _end_offsets(kafka_broker, topic) == before

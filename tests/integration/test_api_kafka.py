@@ -104,21 +104,48 @@ def test_concurrent_requests_for_one_name_land_in_one_partition_in_order(
         assert len({m.partition for m in found.values() if m.key == name}) == 1
 
 
-def test_missing_topic_is_created_at_startup_with_configured_partitions(kafka_broker, api_server):
-    topic = f"api-created-{uuid.uuid4().hex[:8]}"
+def test_a_missing_topic_is_waited_for_never_created_and_readyz_says_so(kafka_broker,
+                                                                        api_server):
+    topic = f"api-awaited-{uuid.uuid4().hex[:8]}"
     kafka_broker.grant(topic)  # the program's API policy names its topic before it exists
-    env = {**kafka_broker.client_env("api"), "KAFKA_TOPIC_PARTITIONS": "2"}
-    server = api_server(env, topic=topic)
-    wait_for_status(server.base_url, "/readyz", 200, timeout_s=60)  # no request sent yet
+    server = api_server(kafka_broker.client_env("api"), topic=topic)
+    deadline = time.monotonic() + 30
+    detail = ""
+    while "does not exist" not in detail and time.monotonic() < deadline:
+        response = get(server.base_url, "/readyz")
+        assert response.status_code == 503
+        detail = response.json()["detail"]
+        time.sleep(0.5)
+    assert f"topic {topic!r} does not exist yet" in detail and "never creates" in detail
+    assert get(server.base_url, "/current_time?name=Ada").status_code == 503
     admin = KafkaAdminClient(bootstrap_servers=kafka_broker.plaintext_bootstrap,
                              request_timeout_ms=10000)
     try:
-        [described] = admin.describe_topics([topic])
-        assert described["error_code"] == 0
-        assert len(described["partitions"]) == 2
+        assert topic not in admin.list_topics()  # the API created nothing
     finally:
         admin.close()
+
+    kafka_broker.create_topic(topic, partitions=2)  # what the deploy-time provisioner does
+    wait_for_status(server.base_url, "/readyz", 200, timeout_s=60)
     assert get(server.base_url, "/current_time?name=Ada").status_code == 200
+
+
+def test_wrong_credentials_make_readyz_name_the_authentication_failure(kafka_broker,
+                                                                      kafka_topic, api_server):
+    env = {**kafka_broker.client_env("api"), "AWS_SECRET_ACCESS_KEY": "not-the-broker-s-secret-key"}
+    server = api_server(env, topic=kafka_topic)
+    deadline = time.monotonic() + 45
+    detail = ""
+    while "authentication" not in detail and time.monotonic() < deadline:
+        response = get(server.base_url, "/readyz")
+        assert response.status_code == 503
+        detail = response.json()["detail"]
+        time.sleep(0.5)
+    assert "Kafka rejected the authentication" in detail, detail
+    assert "SaslAuthenticationFailedError" in detail and "KafkaTimeoutError" not in detail
+    # Requests say the same, not a bare timeout.
+    response = get(server.base_url, "/current_time?name=Ada", timeout=15)
+    assert response.status_code == 503 and "authentication" in response.json()["detail"]
 
 
 def test_broker_outage_gives_bounded_503_and_the_service_recovers_by_itself(
@@ -193,3 +220,40 @@ def test_sigterm_exits_0_promptly_and_acknowledged_events_are_in_the_topic(
     found = read_events(kafka_broker.plaintext_bootstrap, kafka_topic, acked)
     assert acked <= set(found), f"acknowledged but missing: {acked - set(found)}"
     assert "Kafka producer flushed and closed" in server.log_text()
+
+
+def test_sigterm_with_the_broker_down_answers_every_waiting_request_503_without_errors(
+    kafka_broker, kafka_topic, api_server
+):
+    """Requests waiting for a broker that is gone when SIGTERM arrives get their real answer
+    (503) before the graceful period ends: never a cancelled 500, never an ERROR from the
+    service, the server or asyncio (kafka-python's own connection errors are expected)."""
+    send_timeout_ms = 12_000  # longer than uvicorn's old fixed 10 s graceful period
+    env = {**kafka_broker.client_env("api"), "KAFKA_SEND_TIMEOUT_MS": str(send_timeout_ms)}
+    server = api_server(env, topic=kafka_topic)
+    wait_for_status(server.base_url, "/readyz", 200, timeout_s=60)
+    assert get(server.base_url, "/current_time?name=Ada").status_code == 200
+    kafka_broker.stop()
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            def call(_):
+                try:
+                    return get(server.base_url, "/current_time?name=Bob", timeout=40).status_code
+                except httpx.HTTPError as exc:
+                    return type(exc).__name__
+
+            waiting = [pool.submit(call, i) for i in range(6)]
+            time.sleep(1.0)
+            exit_code = server.terminate(timeout_s=40)
+            statuses = [f.result() for f in waiting]
+    finally:
+        kafka_broker.start()
+    assert exit_code == 0
+    assert statuses == [503] * 6, statuses
+    lines = [json.loads(line) for line in server.log_text().splitlines()
+             if line.startswith("{")]
+    assert lines, "the server wrote no JSON log lines"
+    bad = [line for line in lines
+           if (line["level"] == "ERROR" and not line["logger"].startswith("kafka."))
+           or "never retrieved" in line["message"] or "exception" in line]
+    assert bad == [], bad[:3]

@@ -38,7 +38,7 @@ from kafka.protocol.parser import KafkaProtocol
 from kafka.protocol.sasl import SaslAuthenticateRequest, SaslHandshakeRequest
 from msk_iam_client import MskIamTokenProvider, client_security_options
 
-from local.kafka import ADMIN, LocalKafka, LocalKafkaError
+from local.kafka import ADMIN, PROGRAM_ROLES, LocalKafka, LocalKafkaError
 
 pytestmark = pytest.mark.integration
 
@@ -427,8 +427,9 @@ def test_cli_env_json_lets_other_processes_connect_as_each_principal(tmp_path):
         info = json.loads(env_json.read_text())
         assert stat.S_IMODE(env_json.stat().st_mode) == 0o600  # it holds secrets
         assert {"bootstrap", "ca_file", "region", "cluster_arn", "principals"} <= set(info)
-        assert set(info["principals"]) == {"admin", "api", "consumer"}
-        assert len({p["access_key_id"] for p in info["principals"].values()}) == 3
+        assert set(info["principals"]) == {"admin", *PROGRAM_ROLES}
+        keys = {p["access_key_id"] for p in info["principals"].values()}
+        assert len(keys) == len(info["principals"])  # one access key per principal
         assert re.fullmatch(r"arn:aws:kafka:us-east-1:\d{12}:cluster/local/[0-9a-f-]+-s1",
                             info["cluster_arn"])
 

@@ -5,7 +5,7 @@ import logging
 import uuid
 
 import pytest
-from event_api.publisher import DISABLED, REJECTED, TIMEOUT, UNAVAILABLE, PublishError
+from event_api.publisher_protocol import DISABLED, REJECTED, TIMEOUT, UNAVAILABLE, PublishError
 
 
 def test_hello(api_client):
@@ -142,3 +142,22 @@ def test_disabled_mode_serves_hello_and_health_but_503_for_kafka_routes():
                 response = client.get(path)
                 assert response.status_code == 503
                 assert "disabled" in response.json()["detail"].lower()
+
+
+@pytest.mark.parametrize("path", ["/current_time?name=Ada", "/hello", "/healthcheck", "/readyz"])
+def test_head_is_405_and_writes_nothing(api_client, publisher_double, path):
+    """Issue 15.7: HEAD /current_time used to run the GET handler and write an event."""
+    response = api_client.head(path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"
+    assert publisher_double.records == []
+
+
+@pytest.mark.parametrize("path", ["/hello/", "/current_time/?name=Ada", "/healthcheck/"])
+def test_no_redirect_ever_echoes_the_host_header(api_client, publisher_double, path):
+    """Issue 15.8: a trailing-slash redirect sent clients to http://<Host header>/..."""
+    response = api_client.get(path, headers={"Host": "evil.example"}, follow_redirects=False)
+    assert response.status_code == 404
+    assert "location" not in response.headers
+    assert "evil.example" not in response.text
+    assert publisher_double.records == []

@@ -4,22 +4,18 @@ whose futures are real kafka.future.Future objects, resolved from another thread
 import asyncio
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from event_api.events import KafkaRecord
-from event_api.producer import (
-    PRODUCER_IS_IDEMPOTENT,
-    classify,
-    producer_config,
-    send_and_wait,
-)
-from event_api.publisher import REJECTED, TIMEOUT, UNAVAILABLE, PublishError
+from event_api.events import OutgoingRecord
+from event_api.kafka_producer_config import producer_config
+from event_api.kafka_send import classify, send_and_wait
+from event_api.publisher_protocol import REJECTED, TIMEOUT, UNAVAILABLE, PublishError
+from event_api.settings import load_settings
 from kafka import KafkaProducer
 from kafka import errors as kafka_errors
 from kafka.future import Future
 
-RECORD = KafkaRecord(key=b"Ada", value=b"{}", headers=[("event_id", b"x")])
+RECORD = OutgoingRecord(key=b"Ada", value=b"{}", headers=[("event_id", b"x")])
 
 
 class ThreadedProducer:
@@ -48,11 +44,7 @@ class ThreadedProducer:
 
 
 def _run(producer, timeout_s=2.0):
-    async def go():
-        with ThreadPoolExecutor(2) as pool:
-            await send_and_wait(producer, "events", RECORD, timeout_s, pool)
-
-    asyncio.run(go())
+    asyncio.run(send_and_wait(producer, "events", RECORD, timeout_s))
 
 
 def test_acknowledged_send_returns_and_passes_key_value_headers():
@@ -109,9 +101,7 @@ def test_event_loop_keeps_running_while_acks_are_pending():
                 ticks += 1
 
         tick_task = asyncio.create_task(ticker())
-        with ThreadPoolExecutor(4) as pool:
-            await asyncio.gather(*(send_and_wait(producer, "t", RECORD, 2, pool)
-                                   for _ in range(20)))
+        await asyncio.gather(*(send_and_wait(producer, "t", RECORD, 2) for _ in range(20)))
         tick_task.cancel()
         return ticks
 
@@ -121,10 +111,9 @@ def test_event_loop_keeps_running_while_acks_are_pending():
 def test_late_ack_after_timeout_is_ignored_quietly():
     async def go():
         producer = ThreadedProducer(outcome="ok", delay_s=0.3)
-        with ThreadPoolExecutor(1) as pool:
-            with pytest.raises(PublishError):
-                await send_and_wait(producer, "t", RECORD, 0.05, pool)
-            await asyncio.sleep(0.5)  # the late callback must not raise InvalidStateError
+        with pytest.raises(PublishError):
+            await send_and_wait(producer, "t", RECORD, 0.05)
+        await asyncio.sleep(0.5)  # the late callback must not raise InvalidStateError
 
     asyncio.run(go())
 
@@ -134,24 +123,32 @@ def test_classify_keeps_publish_errors():
     assert classify(original) is original
 
 
+SETTINGS = load_settings({"KAFKA_BOOTSTRAP_SERVERS": "h:1", "AWS_REGION": "eu-west-1"})
+
+
 def test_producer_config_is_durable_and_batches():
-    config = producer_config(("h:1",), 5000, 5, 65536, {"security_protocol": "PLAINTEXT"})
+    config = producer_config(SETTINGS, {"security_protocol": "PLAINTEXT"})
     assert config["acks"] == "all"
-    assert config["enable_idempotence"] is PRODUCER_IS_IDEMPOTENT
+    assert config["enable_idempotence"] is False
     # Without idempotence only one in-flight request keeps a retried batch in order.
-    assert PRODUCER_IS_IDEMPOTENT or config["max_in_flight_requests_per_connection"] == 1
-    assert config["linger_ms"] > 0 and config["batch_size"] >= 16384
+    assert config["max_in_flight_requests_per_connection"] == 1
+    assert config["batch_size"] >= 16384
     assert config["delivery_timeout_ms"] >= config["linger_ms"] + config["request_timeout_ms"]
-    assert config["max_block_ms"] <= 5000
+    assert config["max_block_ms"] == 0  # send() runs on the event loop: it must never block
+    assert config["allow_auto_create_topics"] is False  # the API never creates topics
     assert set(config) <= set(KafkaProducer.DEFAULT_CONFIG)  # no unknown kwargs
 
 
-def test_idempotence_is_explicitly_off_although_the_library_defaults_to_on():
-    # kafka-python 3.0.12's idempotent producer does not recover after a broker outage under
-    # load (see the fault test); the flag is explicit so the IAM policy follows it.
+def test_idempotence_follows_the_setting_and_is_off_by_default():
+    # The library defaults to on; the API's default is off (kafka-python 3.0.12's idempotent
+    # producer does not recover after a broker outage under load, see the fault test), and the
+    # Pulumi program passes KAFKA_ENABLE_IDEMPOTENCE so the IAM policy follows it.
     assert KafkaProducer.DEFAULT_CONFIG["enable_idempotence"] is True
-    assert PRODUCER_IS_IDEMPOTENT is False
-    assert producer_config(("h:1",), 5000, 0, 16384, {})["enable_idempotence"] is False
+    assert producer_config(SETTINGS, {})["enable_idempotence"] is False
+    on = load_settings({"KAFKA_BOOTSTRAP_SERVERS": "h:1", "AWS_REGION": "eu-west-1",
+                        "KAFKA_ENABLE_IDEMPOTENCE": "true"})
+    assert producer_config(on, {})["enable_idempotence"] is True
+    assert producer_config(on, {})["max_in_flight_requests_per_connection"] <= 5
 
 
 def test_producer_module_imports_without_side_effects():
@@ -159,8 +156,41 @@ def test_producer_module_imports_without_side_effects():
     import sys
 
     code = (
-        "import sys, threading; sys.path.insert(0, 'services/api');"
-        "import event_api.producer as p; assert p.PRODUCER_IS_IDEMPOTENT is False;"
+        "import threading; import event_api.kafka_producer_config;"
         "assert threading.active_count() == 1, threading.enumerate()"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_send_runs_on_the_event_loop_thread_without_a_thread_hop():
+    """The profile showed the per-request hop through a thread pool as the largest single cost;
+    send() is thread-safe and non-blocking (max_block_ms=0), so it is called right here."""
+    callers = []
+
+    class Recording(ThreadedProducer):
+        def send(self, *args, **kwargs):
+            callers.append(threading.get_ident())
+            return super().send(*args, **kwargs)
+
+    async def go():
+        await send_and_wait(Recording(outcome="ok"), "t", RECORD, 2)
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(go())
+    assert callers == [loop_thread]
+
+
+def test_an_ack_after_the_loop_closed_is_dropped_quietly(caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    producer = ThreadedProducer(outcome="ok", delay_s=0.3)
+
+    async def go():
+        with pytest.raises(PublishError):
+            await send_and_wait(producer, "t", RECORD, 0.01)
+
+    asyncio.run(go())  # the loop is closed when the sender thread resolves the future
+    time.sleep(0.5)
+    # kafka-python logs an exception raised by a callback ("Error processing callback").
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -19,9 +19,12 @@ def test_defaults():
     assert s.security_protocol == "SASL_SSL"
     assert s.region == "eu-west-1"
     assert s.ca_file is None
-    assert s.topic_partitions == 3
-    assert s.create_topic is True
+    assert s.enable_idempotence is False
     assert s.send_timeout_ms == 5000
+    assert s.linger_ms == 0
+    # Idle kept-alive connections outlive the ALB's default 60 s idle timeout (issue 15.4).
+    assert s.keepalive_timeout_s > 60
+    assert (s.request_read_timeout_s, s.max_connections) == (10, 1000)
     assert (s.port, s.bind_host, s.web_concurrency) == (8000, "0.0.0.0", 2)
     assert s.kafka_disabled is False
 
@@ -34,15 +37,17 @@ def test_overrides(tmp_path):
         "KAFKA_TOPIC": "my.topic_1-x",
         "KAFKA_SECURITY_PROTOCOL": "plaintext",
         "KAFKA_CA_FILE": str(ca),
-        "KAFKA_TOPIC_PARTITIONS": "12",
-        "KAFKA_CREATE_TOPIC": "false",
+        "KAFKA_ENABLE_IDEMPOTENCE": "true",
         "KAFKA_SEND_TIMEOUT_MS": "1500",
+        "HTTP_KEEPALIVE_TIMEOUT_S": "35", "HTTP_REQUEST_READ_TIMEOUT_S": "3",
+        "HTTP_MAX_CONNECTIONS": "50",
         "PORT": "9000", "BIND_HOST": "127.0.0.1", "WEB_CONCURRENCY": "4",
     })
     assert s.bootstrap_servers == ("a:1", "[::1]:9092", "10.0.0.1:65535")
     assert s.security_protocol == "PLAINTEXT" and s.region is None
-    assert (s.topic, s.ca_file, s.topic_partitions) == ("my.topic_1-x", str(ca), 12)
-    assert s.create_topic is False and s.send_timeout_ms == 1500
+    assert (s.topic, s.ca_file) == ("my.topic_1-x", str(ca))
+    assert s.enable_idempotence is True and s.send_timeout_ms == 1500
+    assert (s.keepalive_timeout_s, s.request_read_timeout_s, s.max_connections) == (35, 3, 50)
     assert (s.port, s.bind_host, s.web_concurrency) == (9000, "127.0.0.1", 4)
 
 
@@ -50,11 +55,11 @@ def test_overrides(tmp_path):
     "overrides, needle",
     [
         ({"KAFKA_BOOTSTRAP_SERVERS": ""}, "KAFKA_BOOTSTRAP_SERVERS is empty"),
-        ({"KAFKA_BOOTSTRAP_SERVERS": "broker"}, "'broker' is not host:port"),
-        ({"KAFKA_BOOTSTRAP_SERVERS": "broker:0"}, "'broker:0' is not host:port"),
-        ({"KAFKA_BOOTSTRAP_SERVERS": "broker:70000"}, "is not host:port"),
-        ({"KAFKA_BOOTSTRAP_SERVERS": "a:1,,b:2"}, "'' is not host:port"),
-        ({"KAFKA_BOOTSTRAP_SERVERS": "bad host:1"}, "is not host:port"),
+        ({"KAFKA_BOOTSTRAP_SERVERS": "broker"}, "not host:port (port 1..65535): 'broker'"),
+        ({"KAFKA_BOOTSTRAP_SERVERS": "broker:0"}, "not host:port (port 1..65535): 'broker:0'"),
+        ({"KAFKA_BOOTSTRAP_SERVERS": "broker:70000"}, "are not host:port"),
+        ({"KAFKA_BOOTSTRAP_SERVERS": "a:1,,b:2"}, "not host:port (port 1..65535): ''"),
+        ({"KAFKA_BOOTSTRAP_SERVERS": "bad host:1"}, "are not host:port"),
         ({"KAFKA_TOPIC": "has space"}, "KAFKA_TOPIC='has space' is not a legal"),
         ({"KAFKA_TOPIC": "a" * 250}, "KAFKA_TOPIC="),
         ({"KAFKA_TOPIC": ".."}, "is not a legal Kafka topic"),
@@ -62,16 +67,18 @@ def test_overrides(tmp_path):
         ({"KAFKA_SECURITY_PROTOCOL": "SSL"}, "KAFKA_SECURITY_PROTOCOL='SSL' is not one of"),
         ({"AWS_REGION": ""}, "AWS_REGION is required"),
         ({"KAFKA_CA_FILE": "/nonexistent/ca.pem"}, "KAFKA_CA_FILE='/nonexistent/ca.pem' does not"),
-        ({"KAFKA_TOPIC_PARTITIONS": "0"}, "KAFKA_TOPIC_PARTITIONS=0 is out of range"),
-        ({"KAFKA_TOPIC_PARTITIONS": "three"}, "KAFKA_TOPIC_PARTITIONS='three' is not an integer"),
-        ({"KAFKA_CREATE_TOPIC": "maybe"}, "KAFKA_CREATE_TOPIC='maybe' is not a boolean"),
-        ({"KAFKA_SEND_TIMEOUT_MS": "50"}, "KAFKA_SEND_TIMEOUT_MS=50 is out of range"),
+        ({"KAFKA_ENABLE_IDEMPOTENCE": "maybe"}, "IDEMPOTENCE='maybe' is not a boolean"),
+        ({"HTTP_KEEPALIVE_TIMEOUT_S": "0"}, "HTTP_KEEPALIVE_TIMEOUT_S='0' is out of range"),
+        ({"HTTP_REQUEST_READ_TIMEOUT_S": "soon"}, "READ_TIMEOUT_S='soon' is not an integer"),
+        ({"HTTP_MAX_CONNECTIONS": "0"}, "HTTP_MAX_CONNECTIONS='0' is out of range"),
+        ({"KAFKA_SEND_TIMEOUT_MS": "50"}, "KAFKA_SEND_TIMEOUT_MS='50' is out of range"),
+        ({"KAFKA_SEND_TIMEOUT_MS": "20001"}, "KAFKA_SEND_TIMEOUT_MS='20001' is out of range"),
         ({"KAFKA_SEND_TIMEOUT_MS": "1e3"}, "is not an integer"),
-        ({"KAFKA_LINGER_MS": "-1"}, "KAFKA_LINGER_MS=-1 is out of range"),
-        ({"KAFKA_BATCH_SIZE": "10"}, "KAFKA_BATCH_SIZE=10 is out of range"),
+        ({"KAFKA_LINGER_MS": "-1"}, "KAFKA_LINGER_MS='-1' is out of range"),
+        ({"KAFKA_BATCH_SIZE": "10"}, "KAFKA_BATCH_SIZE='10' is out of range"),
         ({"PORT": "http"}, "PORT='http' is not an integer"),
-        ({"PORT": "65536"}, "PORT=65536 is out of range"),
-        ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY=0 is out of range"),
+        ({"PORT": "65536"}, "PORT='65536' is out of range"),
+        ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY='0' is out of range"),
         ({"KAFKA_DISABLED": "perhaps"}, "KAFKA_DISABLED='perhaps' is not a boolean"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL='LOUD' is not one of"),
     ],
@@ -122,3 +129,12 @@ def test_entry_point_rejects_empty_bootstrap_unless_disabled():
     result = _run_main({"AWS_REGION": "eu-west-1"})
     assert result.returncode == 2
     assert "KAFKA_DISABLED=true" in result.stderr
+
+
+def test_the_readme_table_is_generated_from_the_declarations():
+    from event_api.settings import VARIABLES, markdown_table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert markdown_table() in readme, "README's API variables table: paste markdown_table()"
+    assert [v.name for v in VARIABLES] == [line.split("`")[1] for line in
+                                           markdown_table().splitlines()[2:]]

@@ -8,9 +8,9 @@ import re
 import stat
 
 import pytest
-from event_api.producer import PRODUCER_IS_IDEMPOTENT
 
 from components.kafka import parse_cluster_arn
+from components.kafka_access import API_PRODUCER_IDEMPOTENT
 from local.esm import EsmSettings
 from local.kafka import ADMIN, PROGRAM_ROLES, LocalKafka, LocalKafkaError
 from local.kafka.policies import default_consumer_group, render
@@ -41,10 +41,10 @@ def test_the_cluster_arn_has_msks_serverless_form_and_a_fresh_uuid():
     assert first != second
 
 
-def test_the_program_roles_are_the_api_and_the_consumer_with_exact_arns():
+def test_the_program_roles_are_the_api_the_consumer_and_the_topic_admin_with_exact_arns():
     arn = local_cluster_arn("us-east-1")
     c = parse_cluster_arn(arn)
-    assert set(PROGRAM_ROLES) == {"api", "consumer"}
+    assert set(PROGRAM_ROLES) == {"api", "consumer", "topic-admin"}
     for role, policy in PROGRAM_ROLES.items():
         for statement in _kafka_statements(policy(arn, "orders", "billing")):
             resources = statement["Resource"]
@@ -58,7 +58,7 @@ def test_the_program_roles_are_the_api_and_the_consumer_with_exact_arns():
 def test_the_api_role_holds_what_the_api_producer_needs_and_no_more():
     document = PROGRAM_ROLES["api"](local_cluster_arn("us-east-1"), "events", "ignored")
     actions = _actions(document)
-    assert ("kafka-cluster:WriteDataIdempotently" in actions) == PRODUCER_IS_IDEMPOTENT
+    assert ("kafka-cluster:WriteDataIdempotently" in actions) == API_PRODUCER_IDEMPOTENT
     assert {"kafka-cluster:WriteData", "kafka-cluster:DescribeTopic"} <= actions
     assert not actions & {"kafka-cluster:ReadData", "kafka-cluster:AlterGroup",
                           "kafka-cluster:DescribeGroup"}
@@ -121,7 +121,7 @@ def test_grants_and_new_principals_are_written_at_once(tmp_path):
     assert kafka.grants == [("orders", "billing")]
     document = json.loads(kafka.policies_file.read_text())
     names = {v["name"]: v for v in document["principals"].values()}
-    assert set(names) == {ADMIN, "api", "consumer", "reader"}
+    assert set(names) == {ADMIN, *PROGRAM_ROLES, "reader"}
     assert names["consumer"]["policies"] == [
         PROGRAM_ROLES["consumer"](kafka.cluster_arn, "orders", "billing")]
     assert names[ADMIN]["policies"][0]["Statement"][0]["Action"] == "kafka-cluster:*"
@@ -135,3 +135,12 @@ def test_an_unknown_principal_is_refused_with_the_known_ones(tmp_path):
     kafka = LocalKafka(tmp_path)
     with pytest.raises(LocalKafkaError, match=r"no principal 'apy' .*known: admin, api, consumer"):
         kafka.principal("apy")
+
+
+def test_the_topic_admin_role_creates_and_grows_its_topic_and_touches_nothing_else():
+    arn = local_cluster_arn("us-east-1")
+    document = PROGRAM_ROLES["topic-admin"](arn, "events", "ignored")
+    actions = _actions(document)
+    assert {"kafka-cluster:CreateTopic", "kafka-cluster:AlterTopic"} <= actions
+    assert not actions & {"kafka-cluster:WriteData", "kafka-cluster:ReadData",
+                          "kafka-cluster:DeleteTopic", "kafka-cluster:AlterGroup"}

@@ -121,11 +121,14 @@ def test_without_kafka_there_is_no_msk_and_no_kafka_only_endpoint(without_kafka)
 
 
 def test_the_producer_policy_follows_the_apis_idempotence_flag(dev):
-    from event_api.producer import PRODUCER_IS_IDEMPOTENT
-
+    # The API's idempotence is KAFKA_ENABLE_IDEMPOTENCE in its task, off when unset.
+    task = dev.one("aws:ecs/taskDefinition:TaskDefinition")
+    env = {e["name"]: e["value"]
+           for e in json.loads(task.inputs["containerDefinitions"])[0]["environment"]}
+    idempotent = env.get("KAFKA_ENABLE_IDEMPOTENCE", "false") == "true"
     policy = json.loads(dev.one(ROLE_POLICY, "api-producer-policy").inputs["policy"])
     actions = {a for s in policy["Statement"] for a in s["Action"]}
-    assert ("kafka-cluster:WriteDataIdempotently" in actions) is PRODUCER_IS_IDEMPOTENT
+    assert ("kafka-cluster:WriteDataIdempotently" in actions) is idempotent
     assert "kafka-cluster:CreateTopic" not in actions  # the topic is provisioned at deploy time
 
 

@@ -85,10 +85,15 @@ class MskIamTokenProvider(AbstractTokenProvider):
         frozen = credentials.get_frozen_credentials()
         if not frozen.access_key or not frozen.secret_key:
             raise MissingAwsCredentials(_MISSING_CREDENTIALS_MESSAGE)
+        # Whatever the credential source (environment, ECS task role endpoint, profile), the
+        # secret parts and the token itself are scrubbed from every log line of this process.
+        log_redaction.remember_secret(frozen.secret_key)
+        log_redaction.remember_secret(frozen.token)
         snapshot = Credentials(frozen.access_key, frozen.secret_key, frozen.token)
         token, expiry_ms = signer.generate_auth_token_from_credentials_provider(
             self._region, _FixedCredentials(snapshot)
         )
+        log_redaction.remember_secret(token)
         token_expiry_s = expiry_ms / 1000  # the signer reports epoch MILLISECONDS
         return token, min(token_expiry_s, _credentials_expiry(credentials))
 

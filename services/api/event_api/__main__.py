@@ -1,31 +1,20 @@
-"""`python -m event_api`: validate the environment, then run the production server.
-
-Process model: uvicorn's own multi-process supervisor (WEB_CONCURRENCY workers, default 2)
-rather than gunicorn + UvicornWorker: uvicorn deprecated its gunicorn worker class, gunicorn's
-native ASGI worker is new, and one server package keeps the image small. The supervisor
-restarts a crashed worker, and on SIGTERM it forwards SIGTERM to every worker, which stops
-accepting, finishes in-flight requests (up to GRACEFUL_SHUTDOWN_S), runs the lifespan shutdown
-(flushes the Kafka producer, up to 5 s) and exits; the parent then exits 0 — within ECS's
-default 30 s stopTimeout.
-"""
+"""`python -m event_api`: validate the environment, then run the production server
+(event_api/server.py). Bad configuration exits 2 with one line per bad value, no traceback."""
 
 from __future__ import annotations
 
 import logging
 import sys
 
-import uvicorn
-
 from event_api.logging_setup import configure_logging
+from event_api.server import ensure_descriptor_budget, serve
 from event_api.settings import SettingsError, load_settings
-from event_api.tcp import NoDelayH11Protocol
-
-GRACEFUL_SHUTDOWN_S = 10
 
 
 def main() -> int:
     try:
         settings = load_settings()
+        ensure_descriptor_budget(settings.max_connections)
     except SettingsError as exc:
         for message in exc.messages:
             print(f"event_api: configuration error: {message}", file=sys.stderr)
@@ -37,19 +26,7 @@ def main() -> int:
                           "workers": settings.web_concurrency,
                           "kafka_disabled": settings.kafka_disabled}},
     )
-    uvicorn.run(
-        "event_api.app:create_app",
-        factory=True,
-        host=settings.bind_host,
-        port=settings.port,
-        workers=settings.web_concurrency,
-        log_config=None,  # our JSON logging, configured in each worker by create_app
-        access_log=False,  # AccessLogMiddleware writes the one line per request
-        server_header=False,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-        lifespan="on",
-        http=NoDelayH11Protocol,  # see event_api/tcp.py: avoids +40 ms per kept-alive request
-    )
+    serve(settings)
     return 0
 
 

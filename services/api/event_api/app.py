@@ -1,86 +1,54 @@
-"""The Starlette application: routes, error mapping and the publisher's lifespan."""
+"""The FastAPI application: routes, problem+json errors, the publisher's lifespan, and the OpenAPI
+document generated from the same types that validate the requests (event_api/api_models.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from importlib import resources
+from typing import Annotated
 
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from fastapi import FastAPI, Header, Query, Request
+from fastapi.responses import Response
 
+from event_api import idempotency
 from event_api.access_log import EVENT_ID_SCOPE_KEY, AccessLogMiddleware
+from event_api.api_models import NAME_RULES, CurrentTime, Message, Problem, Status
+from event_api.error_handlers import HANDLERS
 from event_api.events import build_event, to_record
 from event_api.logging_setup import configure_logging
+from event_api.openapi_document import openapi_document
 from event_api.problems import problem
-from event_api.publisher import DisabledPublisher, Publisher, PublishError
+from event_api.publisher_protocol import DisabledPublisher, Publisher, PublishError
 from event_api.settings import Settings, load_settings
-from event_api.validation import InvalidQuery, parse_name, reject_unknown
+from event_api.strict_query import StrictQueryParameters
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = "2"
-_NO_PARAMS: frozenset[str] = frozenset()
+DESCRIPTION = """\
+Greets a name and writes each greeting durably to Kafka as an event.
+
+* Every operation rejects unknown or repeated query parameters with 400.
+* Errors are `application/problem+json` (RFC 9457).
+* Only the documented methods exist: `HEAD` (and anything but `GET`) is answered 405 on every path,
+  so `HEAD /current_time` writes nothing.
+* No redirects: `/hello/` is 404, never a redirect built from the `Host` header.
+
+**Delivery is at least once.** `GET /current_time` answers 200 only after Kafka acknowledged the
+event (acks=all). A 503 means the event was not confirmed written, but it may still be written
+later; retry with the same `Idempotency-Key` so that the duplicate carries the same `event_id`.
+Consumers keep the first event with a given `event_id` and drop the others.
+"""
+
+_JSON = "application/json"
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.",
+                               "schema": {"type": "integer", "minimum": 0}}}
+BAD_REQUEST = {400: {"model": Problem, "description": "Bad input: an unknown, repeated, "
+                     "missing or invalid query parameter or header."}}
 
 
-def _openapi_bytes() -> bytes:
-    return resources.files("event_api").joinpath("openapi.json").read_bytes()
-
-
-def build_app(publisher: Publisher) -> Starlette:
+def build_app(publisher: Publisher) -> FastAPI:
     """The app around any Publisher (unit tests pass a test double)."""
-    openapi = _openapi_bytes()
-
-    async def healthcheck(request: Request) -> Response:
-        reject_unknown(request.query_params.multi_items(), _NO_PARAMS)
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(request: Request) -> Response:
-        reject_unknown(request.query_params.multi_items(), _NO_PARAMS)
-        ready, reason = publisher.readiness()
-        if ready:
-            return JSONResponse({"status": "ready", "detail": reason})
-        return problem(503, reason, headers={"Retry-After": RETRY_AFTER_S})
-
-    async def hello(request: Request) -> Response:
-        reject_unknown(request.query_params.multi_items(), _NO_PARAMS)
-        return JSONResponse({"message": "Hello, World!"})
-
-    async def current_time(request: Request) -> Response:
-        name = parse_name(request.query_params.multi_items())
-        event = build_event(name)
-        request.scope[EVENT_ID_SCOPE_KEY] = event.event_id
-        try:
-            await publisher.publish(to_record(event))
-        except PublishError as exc:
-            log.warning(
-                "event not acknowledged by Kafka; answering 503",
-                extra={"fields": {"event_id": event.event_id, "reason": exc.reason,
-                                  "error": exc.detail}},
-            )
-            return problem(
-                503,
-                f"The event was not written: {exc.detail}. Retry later.",
-                headers={"Retry-After": RETRY_AFTER_S},
-            )
-        return JSONResponse(event.response_body(), headers={"X-Event-Id": event.event_id})
-
-    async def openapi_doc(request: Request) -> Response:
-        reject_unknown(request.query_params.multi_items(), _NO_PARAMS)
-        return Response(openapi, media_type="application/json")
-
-    async def on_invalid_query(request: Request, exc: InvalidQuery) -> Response:
-        return problem(400, exc.detail, errors=exc.errors)
-
-    async def on_http_exception(request: Request, exc: HTTPException) -> Response:
-        return problem(exc.status_code, exc.detail, headers=exc.headers)
-
-    async def on_unexpected(request: Request, exc: Exception) -> Response:
-        log.error("unhandled error", exc_info=exc)
-        return problem(500, "Internal error")
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -90,24 +58,107 @@ def build_app(publisher: Publisher) -> Starlette:
         finally:
             await publisher.close()
 
-    routes = [
-        Route("/healthcheck", healthcheck, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        Route("/hello", hello, methods=["GET"]),
-        Route("/current_time", current_time, methods=["GET"]),
-        Route("/openapi.json", openapi_doc, methods=["GET"]),
-    ]
-    app = Starlette(
-        routes=routes,
+    app = FastAPI(
+        title="Event API", version="1.0.0", description=DESCRIPTION,
+        openapi_url=None, docs_url=None, redoc_url=None,  # served below, without a UI
+        redirect_slashes=False,  # issue 15.8: a slash redirect echoed the Host header
+        # No OpenTelemetry here: FastAPI's native telemetry looked up its providers on every
+        # request (bench/RESULTS.md, profile).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         lifespan=lifespan,
-        exception_handlers={
-            InvalidQuery: on_invalid_query,
-            HTTPException: on_http_exception,
-            Exception: on_unexpected,
+        exception_handlers=HANDLERS,
+    )
+    _add_routes(app, publisher)
+    app.add_middleware(StrictQueryParameters, routes=app.routes)
+    app.add_middleware(AccessLogMiddleware)  # outermost: it logs the 400s above too
+    return app
+
+
+def _add_routes(app: FastAPI, publisher: Publisher) -> None:
+    # The hot path first: the router tries routes in order.
+    @app.get(
+        "/current_time",
+        summary="Greet NAME and write the event to Kafka; 200 only after Kafka acknowledged it "
+                "(acks=all).",
+        description="Writes one event per request. HEAD is 405 and writes nothing. "
+                    "Delivery is at least once: see `Idempotency-Key`.",
+        response_model=CurrentTime,
+        responses={
+            200: {"description": "The event was acknowledged by Kafka.",
+                  "headers": {"X-Event-Id": {"description": "The event's id: a UUIDv7, or the "
+                                             "UUIDv5 derived from Idempotency-Key.",
+                                             "schema": {"type": "string", "format": "uuid"}}}},
+            **BAD_REQUEST,
+            503: {"model": Problem, "headers": RETRY_AFTER,
+                  "description": "The event was NOT confirmed written (Kafka unreachable, too "
+                                 "slow, refused the write, or disabled). It may still be written "
+                                 "later: retry with the same Idempotency-Key."},
         },
     )
-    app.add_middleware(AccessLogMiddleware)
-    return app
+    async def current_time(
+        request: Request,
+        name: Annotated[str, Query(
+            min_length=NAME_RULES["minLength"], max_length=NAME_RULES["maxLength"],
+            pattern=NAME_RULES["pattern"],
+            description="Who to greet; also the Kafka record key (one name's events stay in "
+                        "order).")],
+        # Typed `str` with a None default: an optional header is absent, never JSON null.
+        idempotency_key: Annotated[str, Header(
+            alias=idempotency.HEADER, pattern=idempotency.PATTERN,
+            max_length=idempotency.MAX_LENGTH, description=idempotency.DESCRIPTION)] = None,  # type: ignore[assignment]
+    ) -> Response:
+        if idempotency_key is None:
+            event = build_event(name)
+        else:
+            derived = idempotency.derived_event_id(idempotency_key, name)
+            event = build_event(name, id_factory=lambda: derived)
+        request.scope[EVENT_ID_SCOPE_KEY] = event.event_id
+        try:
+            await publisher.publish(to_record(event))
+        except PublishError as exc:
+            log.warning(
+                "event not acknowledged by Kafka; answering 503",
+                extra={"fields": {"event_id": event.event_id, "reason": exc.reason,
+                                  "error": exc.detail}},
+            )
+            return problem(503, f"The event was not written: {exc.detail}. Retry later.",
+                           headers={"Retry-After": RETRY_AFTER_S})
+        return Response(event.response_json(), media_type=_JSON,
+                        headers={"X-Event-Id": event.event_id})
+
+    @app.get("/healthcheck", summary="Liveness (no dependency checks).", response_model=Status,
+             responses=BAD_REQUEST)
+    async def healthcheck() -> Response:
+        return Response(b'{"status":"ok"}', media_type=_JSON)
+
+    @app.get("/readyz", summary="Readiness: connected to Kafka and the topic exists.",
+             response_model=Status,
+             responses={**BAD_REQUEST, 503: {
+                 "model": Problem, "headers": RETRY_AFTER,
+                 "description": "Not ready: Kafka unreachable or refusing the credentials, the "
+                                "topic missing, or Kafka disabled; `detail` says which."}})
+    async def readyz() -> Response:
+        ready, reason = publisher.readiness()
+        if ready:
+            return Response(Status(status="ready", detail=reason).model_dump_json(),
+                            media_type=_JSON)
+        return problem(503, reason, headers={"Retry-After": RETRY_AFTER_S})
+
+    @app.get("/hello", summary="A static greeting.", response_model=Message,
+             responses=BAD_REQUEST)
+    async def hello() -> Response:
+        return Response(b'{"message":"Hello, World!"}', media_type=_JSON)
+
+    document: list[bytes] = []
+
+    @app.get("/openapi.json", summary="This document (OpenAPI 3.1), generated from the code.",
+             responses=BAD_REQUEST)
+    async def openapi_doc() -> Response:
+        if not document:
+            import json
+
+            document.append(json.dumps(openapi_document(app)).encode())
+        return Response(document[0], media_type=_JSON)
 
 
 def publisher_for(settings: Settings) -> Publisher:
@@ -118,7 +169,7 @@ def publisher_for(settings: Settings) -> Publisher:
     return KafkaPublisher(settings)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None) -> FastAPI:
     """Factory used by uvicorn in every worker process (settings come from the environment,
     already validated by the parent in __main__)."""
     settings = settings or load_settings()

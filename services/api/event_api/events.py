@@ -6,16 +6,16 @@ The event's JSON Schema is the contract with the Lambda consumer: one file in th
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import orjson
 from event_contract.schema import EVENT_SCHEMA
 
 from event_api.event_ids import new_event_id
 
-__all__ = ["EVENT_SCHEMA", "Event", "KafkaRecord", "build_event", "greeting", "to_record"]
+__all__ = ["EVENT_SCHEMA", "Event", "OutgoingRecord", "build_event", "greeting", "to_record"]
 
 CONTENT_TYPE = b"application/json"
 
@@ -39,9 +39,12 @@ class Event:
         """What /current_time answers: exactly the two fields the issue specifies."""
         return {"timestamp": self.timestamp, "message": self.message}
 
+    def response_json(self) -> bytes:
+        return orjson.dumps(self.response_body())
+
 
 @dataclass(frozen=True)
-class KafkaRecord:
+class OutgoingRecord:
     key: bytes
     value: bytes
     headers: list[tuple[str, bytes]]
@@ -61,12 +64,13 @@ def build_event(
     )
 
 
-def to_record(event: Event) -> KafkaRecord:
+def to_record(event: Event) -> OutgoingRecord:
     """Key by name so one name's events stay ordered in one partition; id also as a header
     so consumers can deduplicate without parsing the payload."""
-    value = json.dumps(event.as_dict(), ensure_ascii=False, separators=(",", ":"))
-    return KafkaRecord(
+    # orjson: compact UTF-8 JSON, the same bytes as json.dumps(separators=(",", ":"),
+    # ensure_ascii=False), several times faster (bench/RESULTS.md).
+    return OutgoingRecord(
         key=event.name.encode("utf-8"),
-        value=value.encode("utf-8"),
+        value=orjson.dumps(event.as_dict()),
         headers=[("event_id", event.event_id.encode("ascii")), ("content-type", CONTENT_TYPE)],
     )

@@ -1,9 +1,9 @@
 """The real Publisher: one Kafka producer per worker process, connected in the background.
 
 Start-up never waits for Kafka: ECS must not crash-loop because MSK is briefly unavailable.
-Until the first connection succeeds (retried with capped backoff) /readyz answers 503 and
-/current_time answers 503; liveness stays 200. After that, a periodic topic probe and every
-send outcome keep /readyz honest when the broker goes away and comes back.
+Until the first connection succeeds and the topic exists (retried with capped backoff) /readyz
+and /current_time answer 503 and say why; liveness stays 200. After that, a periodic topic probe
+and every send outcome keep /readyz honest when the broker goes away and comes back.
 """
 
 from __future__ import annotations
@@ -13,16 +13,24 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from event_api.events import KafkaRecord
-from event_api.producer import producer_config, send_and_wait
-from event_api.publisher import TIMEOUT, UNAVAILABLE, PublishError
+from kafka import errors as kafka_errors
+
+from event_api.events import OutgoingRecord
+from event_api.kafka_failures import ConnectionFailureWatcher, describe_connect_failure
+from event_api.kafka_producer_config import producer_config
+from event_api.kafka_send import send_and_wait
+from event_api.kafka_topic import topic_problem
+from event_api.publisher_protocol import TIMEOUT, UNAVAILABLE, PublishError
 from event_api.settings import Settings
-from event_api.topic import ensure_topic
 
 log = logging.getLogger(__name__)
 
 ADMIN_TIMEOUT_MS = 10_000
 CLOSE_TIMEOUT_S = 5.0
+
+
+class TopicNotReady(Exception):
+    """The topic does not exist (yet) or cannot be used; the message says which."""
 
 
 def _default_security_options(settings: Settings) -> dict:
@@ -72,11 +80,11 @@ class KafkaPublisher:
         self._last_failure = 0.0
         self._closing = False
         self._task: asyncio.Task | None = None
-        # send() can block briefly on metadata; keep that off the event loop.
-        self._send_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kafka-send")
+        self._watcher = ConnectionFailureWatcher(logging.getLevelName(settings.log_level))
         self._io_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka-admin")
 
     async def start(self) -> None:
+        self._watcher.install()
         self._task = asyncio.create_task(self._run(), name="kafka-connect")
 
     def readiness(self) -> tuple[bool, str]:
@@ -86,7 +94,7 @@ class KafkaPublisher:
             return False, self._reason
         return True, f"connected; topic {self._settings.topic!r} exists"
 
-    async def publish(self, record: KafkaRecord) -> None:
+    async def publish(self, record: OutgoingRecord) -> None:
         budget_s = self._settings.send_timeout_ms / 1000
         started = time.monotonic()
         if self._producer is None:
@@ -94,15 +102,10 @@ class KafkaPublisher:
             # (just after start-up) waits for it within the same bounded budget.
             await self._wait_connected(budget_s)
             if self._producer is None:
-                raise PublishError(UNAVAILABLE, "the Kafka producer is not connected yet")
+                raise PublishError(UNAVAILABLE, f"Kafka is not ready: {self._reason}")
         try:
-            await send_and_wait(
-                self._producer,
-                self._settings.topic,
-                record,
-                max(0.001, budget_s - (time.monotonic() - started)),
-                self._send_executor,
-            )
+            await send_and_wait(self._producer, self._settings.topic, record,
+                                max(0.001, budget_s - (time.monotonic() - started)))
         except PublishError as exc:
             if exc.reason in (TIMEOUT, UNAVAILABLE):
                 self._mark_failure(f"last send failed: {exc.detail}")
@@ -123,76 +126,93 @@ class KafkaPublisher:
             except asyncio.CancelledError:
                 pass
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, self._close_clients)
-        self._send_executor.shutdown(wait=False, cancel_futures=True)
+        # On the connect thread, after any attempt still running there: the attempt sees
+        # _closing and closes what it opened, so nothing is abandoned mid-flight.
+        await loop.run_in_executor(self._io_executor, self._close_clients)
         self._io_executor.shutdown(wait=False, cancel_futures=True)
+        self._watcher.uninstall()
 
     # --- background work -------------------------------------------------------------
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         delay = self._retry_initial_s
         while not self._closing:
             try:
-                await loop.run_in_executor(self._io_executor, self._connect_once)
+                await self._in_io_thread(self._connect_once)
                 break
+            except TopicNotReady as exc:
+                self._reason = str(exc)
+                log.warning("Kafka topic not ready; retrying",
+                            extra={"fields": {"reason": self._reason, "retry_in_s": delay}})
             except Exception as exc:  # noqa: BLE001 - any failure: log, stay up, retry
-                self._reason = f"cannot connect to Kafka yet ({type(exc).__name__}); retrying"
-                log.warning(
-                    "Kafka connection attempt failed; retrying",
-                    extra={"fields": {"error": str(exc), "error_type": type(exc).__name__,
-                                      "retry_in_s": delay}},
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._retry_max_s)
+                self._reason = describe_connect_failure(exc, self._watcher) + "; retrying"
+                log.warning("Kafka connection attempt failed; retrying",
+                            extra={"fields": {"reason": self._reason, "retry_in_s": delay}})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._retry_max_s)
         probe = None
         while not self._closing:
             await asyncio.sleep(self._probe_interval_s)
             if probe is None or probe.done():
-                probe = loop.run_in_executor(self._io_executor, self._probe)
+                probe = self._in_io_thread(self._probe)
             done, _ = await asyncio.wait({probe}, timeout=ADMIN_TIMEOUT_MS / 1000)
             if not done:
                 self._mark_failure("Kafka topic probe timed out")
             elif probe.exception() is not None:
-                self._mark_failure(f"Kafka topic probe failed ({type(probe.exception()).__name__})")
+                error = probe.exception()
+                self._mark_failure(str(error) if isinstance(error, TopicNotReady)
+                                   else f"Kafka topic probe failed ({type(error).__name__})")
             else:
                 self._mark_ok()
 
+    def _in_io_thread(self, work) -> asyncio.Future:
+        """Run `work` on the Kafka I/O thread. Shielded, with its outcome always consumed: at
+        shutdown the task awaiting it is cancelled, and an abandoned future that later fails
+        would be logged as an ERROR ("Future exception was never retrieved")."""
+        future = asyncio.get_running_loop().run_in_executor(self._io_executor, work)
+        future.add_done_callback(lambda done: done.cancelled() or done.exception())
+        return asyncio.shield(future)
+
     def _connect_once(self) -> None:
+        if self._closing:
+            return
         settings = self._settings
+        self._watcher.reset()
         options = self._security_options(settings)
-        admin = producer = None
+        admin, producer = self._admin, None
         try:
-            admin = self._admin_factory(
-                bootstrap_servers=list(settings.bootstrap_servers),
-                client_id="event-api-admin",
-                request_timeout_ms=ADMIN_TIMEOUT_MS,
-                bootstrap_timeout_ms=5000,
-                reconnect_backoff_max_ms=2000,
-                **options,
-            )
-            ensure_topic(admin, settings.topic, settings.topic_partitions,
-                         settings.create_topic, ADMIN_TIMEOUT_MS)
-            producer = self._producer_factory(
-                **producer_config(settings.bootstrap_servers, settings.send_timeout_ms,
-                                  settings.linger_ms, settings.batch_size, options)
-            )
-            # Load the topic's metadata now so a request's send() never waits for it.
-            producer.partitions_for(settings.topic)
+            if admin is None:
+                admin = self._admin_factory(
+                    bootstrap_servers=list(settings.bootstrap_servers),
+                    client_id="event-api-admin",
+                    request_timeout_ms=ADMIN_TIMEOUT_MS,
+                    bootstrap_timeout_ms=5000,
+                    reconnect_backoff_max_ms=2000,
+                    **options,
+                )
+                self._admin = admin  # kept across attempts while the topic is missing
+            problem = topic_problem(admin, settings.topic)
+            if problem:
+                raise TopicNotReady(problem)
+            producer = self._producer_factory(**producer_config(settings, options))
+            load_topic_metadata(producer, settings.topic, ADMIN_TIMEOUT_MS / 1000)
+        except TopicNotReady:
+            raise
         except BaseException:
+            self._admin = None
             _quietly_close(producer, admin)
             raise
         if self._closing:  # shutdown began while we were connecting
-            _quietly_close(producer, admin)
+            _quietly_close(producer, None)
             return
-        self._admin, self._producer = admin, producer
+        self._producer = producer
         self._mark_ok()
         log.info("Kafka producer connected", extra={"fields": {"topic": settings.topic}})
 
     def _probe(self) -> None:
-        topics = self._admin.describe_topics([self._settings.topic])
-        if not topics or topics[0].get("error_code", 0) != 0:
-            raise LookupError(f"topic {self._settings.topic!r} is not available")
+        problem = topic_problem(self._admin, self._settings.topic)
+        if problem:
+            raise TopicNotReady(problem)
 
     def _close_clients(self) -> None:
         if self._producer is not None:
@@ -211,6 +231,20 @@ class KafkaPublisher:
     def _mark_failure(self, reason: str) -> None:
         self._reason = reason
         self._last_failure = time.monotonic()
+
+
+def load_topic_metadata(producer, topic: str, timeout_s: float) -> None:
+    """Requests' send() never waits for metadata (max_block_ms=0: it would fail instead), so
+    the topic's partitions are loaded here, on the I/O thread, before the first request."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            producer.partitions_for(topic)  # asks for the metadata, fails at once until loaded
+            return
+        except kafka_errors.KafkaTimeoutError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _quietly_close(producer, admin) -> None:

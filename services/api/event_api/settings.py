@@ -1,19 +1,30 @@
 """Service configuration, read once from environment variables and validated at start-up.
 
-Every bad value produces one human-readable message; `load_settings` collects them all so an
-operator fixes the task definition in one go instead of one crash per variable.
+Each variable is declared once below (`VARIABLES`: name, default, allowed values, description);
+the reader, the error messages and the README's table (`markdown_table`, kept in step by a test)
+all come from that declaration. Every bad value produces one human-readable message;
+`load_settings` collects them all so an operator fixes the task definition in one go.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from event_contract.kafka_names import topic_name_problem
+from event_contract.kafka_names import TOPIC_RULE, topic_name_problem
 
 SECURITY_PROTOCOLS = ("SASL_SSL", "PLAINTEXT")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# "By default, ELB sets the idle timeout value for your load balancer to 60 seconds" and "configure
+# the idle timeout of your application to be larger than the idle timeout configured for the load
+# balancer", or the ALB may send a request on a connection the app is closing: a 502
+# (Edit attributes for your Application Load Balancer, "Connection idle timeout",
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-load-balancer-attributes.html).
+ALB_DEFAULT_IDLE_TIMEOUT_S = 60
+DEFAULT_KEEPALIVE_TIMEOUT_S = ALB_DEFAULT_IDLE_TIMEOUT_S + 15
 
 _HOST_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
 _TRUE = {"1", "true", "yes", "on"}
@@ -28,143 +39,199 @@ class SettingsError(Exception):
         self.messages = messages
 
 
+class _Invalid(ValueError):
+    """One variable's value is unusable; the message completes "NAME=value ..."."""
+
+
+# --- rules: how a raw (stripped, non-empty) value is parsed, and what is allowed -------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    parse: Callable[[str], Any]  # returns the value or raises _Invalid
+    allowed: str  # for the README table
+
+
+def _boolean(raw: str) -> bool:
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise _Invalid("is not a boolean (use true or false)")
+
+
+def _integer(low: int, high: int) -> Rule:
+    def parse(raw: str) -> int:
+        try:
+            number = int(raw, 10)
+        except ValueError:
+            raise _Invalid("is not an integer") from None
+        if not low <= number <= high:
+            raise _Invalid(f"is out of range (allowed {low}..{high})")
+        return number
+
+    return Rule(parse, f"{low}..{high}")
+
+
+def _choice(choices: tuple[str, ...]) -> Rule:
+    def parse(raw: str) -> str:
+        if raw.upper() not in choices:
+            raise _Invalid("is not one of " + ", ".join(choices))
+        return raw.upper()
+
+    return Rule(parse, " / ".join(choices))
+
+
+def _topic(raw: str) -> str:
+    problem = topic_name_problem(raw)
+    if problem:
+        raise _Invalid(f"is not a legal Kafka topic name: {problem}")
+    return raw
+
+
+def _servers(raw: str) -> tuple[str, ...]:
+    servers = tuple(part.strip() for part in raw.split(","))
+    bad = [item for item in servers if not _is_host_port(item)]
+    if bad:
+        raise _Invalid("has entries that are not host:port (port 1..65535): "
+                       + ", ".join(repr(item) for item in bad))
+    return servers
+
+
+def _is_host_port(item: str) -> bool:
+    host, sep, port = item.rpartition(":")
+    return bool(sep and _HOST_RE.fullmatch(host) and port.isdigit()
+                and 1 <= int(port) <= 65535)
+
+
+def _existing_file(raw: str) -> str:
+    if not os.path.isfile(raw):
+        raise _Invalid("does not exist or is not a file")
+    return raw
+
+
+BOOLEAN = Rule(_boolean, "true / false")
+TOPIC = Rule(_topic, TOPIC_RULE)
+SERVERS = Rule(_servers, "host:port[,host:port...]")
+FILE = Rule(_existing_file, "path of an existing file")
+TEXT = Rule(lambda raw: raw, "text")
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: the Settings field it fills, its default and its rule."""
+
+    name: str
+    field: str
+    default: Any
+    rule: Rule
+    description: str
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("KAFKA_BOOTSTRAP_SERVERS", "bootstrap_servers", (), SERVERS,
+             "Kafka bootstrap brokers; required unless KAFKA_DISABLED=true"),
+    Variable("KAFKA_TOPIC", "topic", "events", TOPIC,
+             "topic the events are written to; it must exist (created at deploy time): "
+             "the API only waits for it"),
+    Variable("KAFKA_SECURITY_PROTOCOL", "security_protocol", "SASL_SSL",
+             _choice(SECURITY_PROTOCOLS),
+             "SASL_SSL signs in with MSK IAM (OAUTHBEARER); PLAINTEXT for a local broker"),
+    Variable("AWS_REGION", "region", None, TEXT,
+             "region of the MSK IAM token; required with SASL_SSL"),
+    Variable("KAFKA_CA_FILE", "ca_file", None, FILE,
+             "extra CA bundle for the broker's TLS certificate (only the local broker needs it)"),
+    Variable("KAFKA_ENABLE_IDEMPOTENCE", "enable_idempotence", False, BOOLEAN,
+             "idempotent producer; the Pulumi program decides it and grants "
+             "kafka-cluster:WriteDataIdempotently to match"),
+    Variable("KAFKA_SEND_TIMEOUT_MS", "send_timeout_ms", 5000, _integer(100, 20_000),
+             "budget for one event's acknowledgement (acks=all); past it the answer is 503. "
+             "At most 20 s so a stop answers every request before ECS's SIGKILL (30 s)"),
+    Variable("KAFKA_LINGER_MS", "linger_ms", 0, _integer(0, 1000),
+             "producer linger; 0 sends a lone event at once, and under load events still "
+             "share produce requests while one is in flight"),
+    Variable("KAFKA_BATCH_SIZE", "batch_size", 65_536, _integer(1024, 16 * 1024 * 1024),
+             "producer batch size in bytes, per partition"),
+    Variable("KAFKA_DISABLED", "kafka_disabled", False, BOOLEAN,
+             "run without Kafka: /hello and /healthcheck work, /readyz and /current_time "
+             "answer 503"),
+    Variable("PORT", "port", 8000, _integer(1, 65535), "TCP port the server listens on"),
+    Variable("BIND_HOST", "bind_host", "0.0.0.0", TEXT,  # noqa: S104 - a container listens on all
+             "address the server binds"),
+    Variable("WEB_CONCURRENCY", "web_concurrency", 2, _integer(1, 64),
+             "worker processes (each with its own Kafka producer)"),
+    Variable("HTTP_KEEPALIVE_TIMEOUT_S", "keepalive_timeout_s", DEFAULT_KEEPALIVE_TIMEOUT_S,
+             _integer(1, 4100),
+             "idle kept-alive connections are closed after this; must exceed the load "
+             f"balancer's idle timeout (ALB default {ALB_DEFAULT_IDLE_TIMEOUT_S} s)"),
+    Variable("HTTP_REQUEST_READ_TIMEOUT_S", "request_read_timeout_s", 10, _integer(1, 300),
+             "a request (headers, and a body if any) must arrive within this of its first byte, "
+             "or of the connection's opening; slower clients get 408 and are disconnected"),
+    Variable("HTTP_MAX_CONNECTIONS", "max_connections", 1000, _integer(1, 60_000),
+             "open connections per worker; more are answered 503 and closed at once"),
+    Variable("LOG_LEVEL", "log_level", "INFO", _choice(LOG_LEVELS),
+             "log level; no level writes credentials, signatures or tokens"),
+)
+
+
 @dataclass(frozen=True)
 class Settings:
-    kafka_disabled: bool
+    """The validated values; defaults and rules live in VARIABLES."""
+
     bootstrap_servers: tuple[str, ...]
     topic: str
     security_protocol: str
     region: str | None
     ca_file: str | None
-    topic_partitions: int
-    create_topic: bool
+    enable_idempotence: bool
     send_timeout_ms: int
     linger_ms: int
     batch_size: int
+    kafka_disabled: bool
     port: int
     bind_host: str
     web_concurrency: int
+    keepalive_timeout_s: int
+    request_read_timeout_s: int
+    max_connections: int
     log_level: str
-
-
-class _Reader:
-    """Reads typed values from the environment and records a message for each bad one."""
-
-    def __init__(self, env: Mapping[str, str]):
-        self.env = env
-        self.errors: list[str] = []
-
-    def raw(self, name: str) -> str:
-        return self.env.get(name, "").strip()
-
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self.raw(name).lower()
-        if not value:
-            return default
-        if value in _TRUE:
-            return True
-        if value in _FALSE:
-            return False
-        self.errors.append(f"{name}={self.raw(name)!r} is not a boolean (use true or false)")
-        return default
-
-    def integer(self, name: str, default: int, low: int, high: int) -> int:
-        value = self.raw(name)
-        if not value:
-            return default
-        try:
-            number = int(value, 10)
-        except ValueError:
-            self.errors.append(f"{name}={value!r} is not an integer")
-            return default
-        if not low <= number <= high:
-            self.errors.append(f"{name}={number} is out of range (allowed {low}..{high})")
-            return default
-        return number
-
-
-def _bootstrap_servers(reader: _Reader, required: bool) -> tuple[str, ...]:
-    value = reader.raw("KAFKA_BOOTSTRAP_SERVERS")
-    if not value:
-        if required:
-            reader.errors.append(
-                "KAFKA_BOOTSTRAP_SERVERS is empty: set a comma-separated host:port list "
-                "(or KAFKA_DISABLED=true to run without Kafka)"
-            )
-        return ()
-    servers = []
-    for item in (part.strip() for part in value.split(",")):
-        host, sep, port = item.rpartition(":")
-        if not sep or not _HOST_RE.fullmatch(host) or not port.isdigit() or not (
-            1 <= int(port) <= 65535
-        ):
-            reader.errors.append(
-                f"KAFKA_BOOTSTRAP_SERVERS entry {item!r} is not host:port (port 1..65535)"
-            )
-            continue
-        servers.append(item)
-    return tuple(servers)
-
-
-def _topic(reader: _Reader) -> str:
-    topic = reader.raw("KAFKA_TOPIC") or "events"
-    problem = topic_name_problem(topic)
-    if problem:
-        reader.errors.append(f"KAFKA_TOPIC={topic!r} is not a legal Kafka topic name: {problem}")
-    return topic
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Validate the environment; raise SettingsError listing every bad value."""
-    reader = _Reader(os.environ if env is None else env)
-    disabled = reader.boolean("KAFKA_DISABLED", False)
-    servers = _bootstrap_servers(reader, required=not disabled)
-    topic = _topic(reader)
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    errors: list[str] = []
+    for variable in VARIABLES:
+        raw = env.get(variable.name, "").strip()
+        values[variable.field] = variable.default
+        if raw:
+            try:
+                values[variable.field] = variable.rule.parse(raw)
+            except _Invalid as exc:
+                errors.append(f"{variable.name}={raw!r} {exc}")
+    errors += _cross_checks(values, env)
+    if errors:
+        raise SettingsError(errors)
+    return Settings(**values)
 
-    protocol = reader.raw("KAFKA_SECURITY_PROTOCOL").upper() or "SASL_SSL"
-    if protocol not in SECURITY_PROTOCOLS:
-        reader.errors.append(
-            f"KAFKA_SECURITY_PROTOCOL={reader.raw('KAFKA_SECURITY_PROTOCOL')!r} is not one of "
-            + ", ".join(SECURITY_PROTOCOLS)
-        )
 
-    region = reader.raw("AWS_REGION") or None
-    if protocol == "SASL_SSL" and not disabled and region is None:
-        reader.errors.append("AWS_REGION is required when KAFKA_SECURITY_PROTOCOL=SASL_SSL")
+def _cross_checks(values: dict[str, Any], env: Mapping[str, str]) -> list[str]:
+    errors = []
+    kafka = not values["kafka_disabled"]
+    if kafka and not env.get("KAFKA_BOOTSTRAP_SERVERS", "").strip():
+        errors.append("KAFKA_BOOTSTRAP_SERVERS is empty: set a comma-separated host:port list "
+                      "(or KAFKA_DISABLED=true to run without Kafka)")
+    if kafka and values["security_protocol"] == "SASL_SSL" and values["region"] is None:
+        errors.append("AWS_REGION is required when KAFKA_SECURITY_PROTOCOL=SASL_SSL")
+    return errors
 
-    ca_file = reader.raw("KAFKA_CA_FILE") or None
-    if ca_file is not None and not os.path.isfile(ca_file):
-        reader.errors.append(f"KAFKA_CA_FILE={ca_file!r} does not exist or is not a file")
 
-    partitions = reader.integer("KAFKA_TOPIC_PARTITIONS", 3, 1, 10_000)
-    create_topic = reader.boolean("KAFKA_CREATE_TOPIC", True)
-    send_timeout_ms = reader.integer("KAFKA_SEND_TIMEOUT_MS", 5000, 100, 120_000)
-    linger_ms = reader.integer("KAFKA_LINGER_MS", 5, 0, 1000)
-    batch_size = reader.integer("KAFKA_BATCH_SIZE", 65_536, 1024, 16 * 1024 * 1024)
-    port = reader.integer("PORT", 8000, 1, 65535)
-    bind_host = reader.raw("BIND_HOST") or "0.0.0.0"  # noqa: S104 - a container must listen on all
-    workers = reader.integer("WEB_CONCURRENCY", 2, 1, 64)
-
-    log_level = (reader.raw("LOG_LEVEL") or "INFO").upper()
-    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        reader.errors.append(f"LOG_LEVEL={log_level!r} is not one of DEBUG, INFO, WARNING, ERROR")
-
-    if reader.errors:
-        raise SettingsError(reader.errors)
-    return Settings(
-        kafka_disabled=disabled,
-        bootstrap_servers=servers,
-        topic=topic,
-        security_protocol=protocol,
-        region=region,
-        ca_file=ca_file,
-        topic_partitions=partitions,
-        create_topic=create_topic,
-        send_timeout_ms=send_timeout_ms,
-        linger_ms=linger_ms,
-        batch_size=batch_size,
-        port=port,
-        bind_host=bind_host,
-        web_concurrency=workers,
-        log_level=log_level,
-    )
+def markdown_table() -> str:
+    """The README's table of the API's environment variables, from the declarations above."""
+    rows = ["| variable | default | allowed | what it does |", "|---|---|---|---|"]
+    for v in VARIABLES:
+        default = "(none)" if v.default in (None, ()) else str(v.default).lower() \
+            if isinstance(v.default, bool) else str(v.default)
+        rows.append(f"| `{v.name}` | `{default}` | {v.rule.allowed} | {v.description} |")
+    return "\n".join(rows)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from event_api.events import KafkaRecord
+from event_api.events import OutgoingRecord
 
 TIMEOUT = "timeout"  # no acknowledgement within KAFKA_SEND_TIMEOUT_MS
 UNAVAILABLE = "unavailable"  # not connected / broker unreachable / producer not started yet
@@ -26,7 +26,7 @@ class PublishError(Exception):
 class Publisher(Protocol):
     async def start(self) -> None: ...
 
-    async def publish(self, record: KafkaRecord) -> None:
+    async def publish(self, record: OutgoingRecord) -> None:
         """Return only once the record is acknowledged; otherwise raise PublishError."""
 
     def readiness(self) -> tuple[bool, str]:
@@ -41,7 +41,7 @@ class DisabledPublisher:
     async def start(self) -> None:
         return None
 
-    async def publish(self, record: KafkaRecord) -> None:
+    async def publish(self, record: OutgoingRecord) -> None:
         raise PublishError(DISABLED, "Kafka is disabled in this deployment")
 
     def readiness(self) -> tuple[bool, str]:
