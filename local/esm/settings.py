@@ -1,17 +1,26 @@
-"""Settings of the local event source mapping: flags over environment variables, all validated."""
+"""Settings of the local event source mapping, declared once: flag, environment variable, default,
+rule and meaning of each option in OPTIONS. The command line, the EsmSettings defaults, the error
+messages and the README table (`markdown_table`) all come from it; the Kafka connection variables
+are msk_iam_client's own declaration, shared with the API and the other tools."""
 
 from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from event_contract.kafka_names import group_id_problem, topic_name_problem
+from msk_iam_client.connection import VARIABLES, connection_from_env
 
 from local.esm.on_failure import destination_problem
+from settings import default as stack_default
 
 DESCRIPTION = "A local stand-in for Lambda's Amazon MSK event source mapping."
 _ACCOUNT = "000000000000"  # a fake account id: nothing here talks to AWS
 _CLUSTER_UUID = "00000000-0000-0000-0000-000000000000-1"
+REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
 
 
 class SettingsError(Exception):
@@ -20,25 +29,114 @@ class SettingsError(Exception):
         self.problems = problems
 
 
+def _number(parse: Callable[[str], Any], low: float, high: float) -> Callable[[str], Any]:
+    kind = "a whole number" if parse is int else "a number"
+
+    def check(raw: str) -> Any:
+        try:
+            value = parse(raw)
+        except ValueError:
+            raise ValueError(f"must be {kind} from {low} to {high}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be {kind} from {low} to {high}")
+        return value
+
+    return check
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def check(raw: str) -> str:
+        if raw not in choices:
+            raise ValueError(f"must be one of {', '.join(c or '(empty)' for c in choices)}")
+        return raw
+
+    return check
+
+
+def _rule(problem_of: Callable[[str], str | None]) -> Callable[[str], str]:
+    def check(raw: str) -> str:
+        problem = problem_of(raw)
+        if problem:
+            raise ValueError(problem)
+        return raw
+
+    return check
+
+
+def _topics(raw: str) -> tuple[str, ...]:
+    topics = tuple(t.strip() for t in raw.split(",") if t.strip())
+    if not topics:
+        raise ValueError("is required: the topic(s) to read, comma-separated")
+    for topic in topics:
+        if problem := topic_name_problem(topic):
+            raise ValueError(f"{topic!r}: {problem}")
+    return topics
+
+
+@dataclass(frozen=True)
+class Option:
+    field: str  # EsmSettings field
+    flag: str
+    env: str
+    default: str  # as it would be written in the environment
+    parse: Callable[[str], Any]
+    meaning: str
+
+
+# Limits as AWS documents them for Kafka event source mappings (Lambda API reference,
+# CreateEventSourceMapping; "Configuring error handling controls for Kafka event sources").
+OPTIONS: tuple[Option, ...] = (
+    Option("topics", "--topic", "KAFKA_TOPIC", "", _topics, "topic(s) to read (required)"),
+    Option("group_id", "--group-id", "ESM_CONSUMER_GROUP_ID", stack_default("consumerGroupId"),
+           _rule(group_id_problem), "consumer group (the stack setting consumerGroupId's default)"),
+    Option("batch_size", "--batch-size", "ESM_BATCH_SIZE", "100", _number(int, 1, 10_000),
+           "records per invocation at most"),
+    Option("batching_window_s", "--batching-window-s", "ESM_BATCHING_WINDOW_S", "0.5",
+           _number(float, 0, 300), "seconds to gather a batch (AWS's default for Kafka: 0.5)"),
+    Option("max_retry_attempts", "--max-retry-attempts", "ESM_MAX_RETRY_ATTEMPTS", "3",
+           _number(int, -1, 10_000), "retries of a failed batch, -1 = until it succeeds"),
+    Option("retry_backoff_s", "--retry-backoff-s", "ESM_RETRY_BACKOFF_S", "0.5",
+           _number(float, 0, 60), "first retry delay, doubled per retry (5 s at most)"),
+    Option("starting_position", "--starting-position", "ESM_STARTING_POSITION", "TRIM_HORIZON",
+           _one_of("TRIM_HORIZON", "LATEST"), "where a new group starts"),
+    Option("on_failure", "--on-failure", "ESM_ON_FAILURE", "jsonl:esm-on-failure.jsonl",
+           _rule(destination_problem),
+           "where a given-up batch's on-failure record goes: sqs:QUEUE_URL (default when "
+           "DEAD_LETTER_QUEUE_URL is set, as deployed), jsonl:PATH or sqlite:PATH"),
+    Option("report_batch_item_failures", "--function-response-types",
+           "ESM_FUNCTION_RESPONSE_TYPES", "", _one_of("", REPORT_BATCH_ITEM_FAILURES),
+           "ReportBatchItemFailures or empty (default: ReportBatchItemFailures when "
+           "REPORT_BATCH_ITEM_FAILURES=true, as the deployed stack sets both)"),
+)
+_BY_FIELD = {option.field: option for option in OPTIONS}
+
+
+def _declared(field: str) -> Any:
+    """An EsmSettings default, parsed from its declaration."""
+    option = _BY_FIELD[field]
+    value = option.parse(option.default)
+    return value == REPORT_BATCH_ITEM_FAILURES if field == "report_batch_item_failures" else value
+
+
 @dataclass(frozen=True)
 class EsmSettings:
     bootstrap_servers: str
     topics: tuple[str, ...]
-    on_failure: str = "jsonl:esm-on-failure.jsonl"
-    group_id: str = "event-consumer"
+    on_failure: str = _declared("on_failure")
+    group_id: str = _declared("group_id")
     security_protocol: str = "SASL_SSL"
     region: str | None = None
     ca_file: str | None = None
-    batch_size: int = 100
-    batching_window_s: float = 0.5  # AWS's default for Kafka sources
-    max_retry_attempts: int = 3
-    retry_backoff_s: float = 0.5
-    starting_position: str = "TRIM_HORIZON"
+    batch_size: int = _declared("batch_size")
+    batching_window_s: float = _declared("batching_window_s")
+    max_retry_attempts: int = _declared("max_retry_attempts")
+    retry_backoff_s: float = _declared("retry_backoff_s")
+    starting_position: str = _declared("starting_position")
     function_name: str = "event-consumer-local"
     request_timeout_ms: int = 30_000
     # FunctionResponseTypes=["ReportBatchItemFailures"]: the handler's partial batch response
-    # decides what is retried (poller.py); set it with REPORT_BATCH_ITEM_FAILURES=true.
-    report_batch_item_failures: bool = False
+    # decides what is retried (poller.py).
+    report_batch_item_failures: bool = _declared("report_batch_item_failures")
 
     @property
     def event_source_arn(self) -> str:
@@ -51,56 +149,27 @@ class EsmSettings:
         return f"arn:aws:lambda:{region}:{_ACCOUNT}:function:{self.function_name}"
 
 
-def _number(problems: list[str], name: str, text: str, low, high, parse=int):
-    """`parse(text)` within [low, high]; a problem is recorded (and `low` returned) otherwise."""
-    try:
-        value = parse(text)
-    except ValueError:
-        kind = "an integer" if parse is int else "a number"
-        problems.append(f"{name} must be {kind}, got {text!r}")
-        return low
-    if not low <= value <= high:
-        problems.append(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def _int(problems: list[str], name: str, text: str, low: int, high: int) -> int:
-    return _number(problems, name, text, low, high, int)
-
-
-def _float(problems: list[str], name: str, text: str, low: float, high: float) -> float:
-    return _number(problems, name, text, low, high, float)
+def _environment_default(option: Option, env: Mapping[str, str]) -> str:
+    # Like the deployed mapping: on-failure records go to the dead-letter queue when there is
+    # one (a mixed queue event_replay reads), and one switch turns partial batch responses on
+    # for both the handler and the mapping.
+    if option.field == "on_failure" and env.get("DEAD_LETTER_QUEUE_URL", "").strip():
+        return f"sqs:{env['DEAD_LETTER_QUEUE_URL'].strip()}"
+    if (option.field == "report_batch_item_failures"
+            and env.get("REPORT_BATCH_ITEM_FAILURES", "").strip().lower() == "true"):
+        return REPORT_BATCH_ITEM_FAILURES
+    return option.default
 
 
 def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
-    e = env.get
     p = argparse.ArgumentParser(prog="python -m local.esm", description=DESCRIPTION)
-    p.add_argument("--bootstrap-servers", default=e("KAFKA_BOOTSTRAP_SERVERS", ""))
-    p.add_argument("--topic", default=e("KAFKA_TOPIC", ""), help="comma-separated topics")
-    p.add_argument("--group-id", default=e("ESM_CONSUMER_GROUP_ID", "event-consumer"))
-    p.add_argument("--security-protocol", default=e("KAFKA_SECURITY_PROTOCOL", "SASL_SSL"))
-    p.add_argument("--region", default=e("AWS_REGION", ""))
-    p.add_argument("--ca-file", default=e("KAFKA_CA_FILE", ""))
-    p.add_argument("--batch-size", default=e("ESM_BATCH_SIZE", "100"))
-    p.add_argument("--batching-window-s", default=e("ESM_BATCHING_WINDOW_S", "0.5"))
-    p.add_argument("--max-retry-attempts", default=e("ESM_MAX_RETRY_ATTEMPTS", "3"))
-    p.add_argument("--retry-backoff-s", default=e("ESM_RETRY_BACKOFF_S", "0.5"))
-    p.add_argument("--starting-position", default=e("ESM_STARTING_POSITION", "TRIM_HORIZON"))
-    # Like the deployed mapping: the on-failure records go to the dead-letter queue when there is
-    # one (a mixed queue that event_replay reads), else to a local file.
-    queue = e("DEAD_LETTER_QUEUE_URL", "").strip()
-    p.add_argument(
-        "--on-failure",
-        default=e("ESM_ON_FAILURE", f"sqs:{queue}" if queue else "jsonl:esm-on-failure.jsonl"),
-        help="sqs:QUEUE_URL, jsonl:PATH or sqlite:PATH",
-    )
-    # One switch for both sides, as the deployed stack sets them together: the handler's
-    # REPORT_BATCH_ITEM_FAILURES=true also turns the mapping's response type on.
-    reporting = e("REPORT_BATCH_ITEM_FAILURES", "").strip().lower() == "true"
-    p.add_argument("--function-response-types",
-                   default=e("ESM_FUNCTION_RESPONSE_TYPES",
-                             "ReportBatchItemFailures" if reporting else ""),
-                   help="ReportBatchItemFailures, or empty")
+    for name, meaning in VARIABLES.items():
+        flag = "--" + name.removeprefix("KAFKA_").removeprefix("AWS_").lower().replace("_", "-")
+        p.add_argument(flag, dest=name, default=env.get(name, ""), help=f"{name}: {meaning}")
+    for option in OPTIONS:
+        p.add_argument(option.flag, dest=option.field,
+                       default=env.get(option.env, _environment_default(option, env)),
+                       help=f"{option.env}: {option.meaning}")
     return p
 
 
@@ -108,50 +177,31 @@ def load_settings(
     argv: Sequence[str] | None = None, env: Mapping[str, str] = os.environ
 ) -> EsmSettings:
     """Flags override environment variables; every bad value is reported, not just the first."""
-    args = _parser(env).parse_args(argv)
-    problems: list[str] = []
-    if not args.bootstrap_servers.strip():
-        problems.append("KAFKA_BOOTSTRAP_SERVERS (--bootstrap-servers) is required")
-    topics = tuple(t.strip() for t in args.topic.split(",") if t.strip())
-    if not topics:
-        problems.append("KAFKA_TOPIC (--topic) is required")
-    if args.security_protocol not in ("SASL_SSL", "PLAINTEXT"):
-        problems.append(
-            f"KAFKA_SECURITY_PROTOCOL must be SASL_SSL or PLAINTEXT, got {args.security_protocol!r}"
-        )
-    if args.security_protocol == "SASL_SSL" and not args.region:
-        problems.append("AWS_REGION (--region) is required for SASL_SSL (MSK IAM tokens)")
-    if args.ca_file and not os.path.isfile(args.ca_file):
-        problems.append(f"KAFKA_CA_FILE {args.ca_file!r} is not a file")
-    if args.starting_position not in ("TRIM_HORIZON", "LATEST"):
-        problems.append(
-            f"ESM_STARTING_POSITION must be TRIM_HORIZON or LATEST, got {args.starting_position!r}"
-        )
-    response_types = [t.strip() for t in args.function_response_types.split(",") if t.strip()]
-    if set(response_types) - {"ReportBatchItemFailures"}:
-        problems.append("ESM_FUNCTION_RESPONSE_TYPES must be ReportBatchItemFailures or empty, "
-                        f"got {args.function_response_types!r}")
-    dest_problem = destination_problem(args.on_failure)
-    if dest_problem:
-        problems.append(f"ESM_ON_FAILURE (--on-failure): {dest_problem}")
-    settings = EsmSettings(
-        bootstrap_servers=args.bootstrap_servers.strip(),
-        topics=topics,
-        on_failure=args.on_failure,
-        group_id=args.group_id,
-        security_protocol=args.security_protocol,
-        region=args.region or None,
-        ca_file=args.ca_file or None,
-        # Limits as AWS documents them for Kafka event source mappings.
-        batch_size=_int(problems, "ESM_BATCH_SIZE", args.batch_size, 1, 10_000),
-        batching_window_s=_float(problems, "ESM_BATCHING_WINDOW_S", args.batching_window_s, 0, 300),
-        max_retry_attempts=_int(
-            problems, "ESM_MAX_RETRY_ATTEMPTS", args.max_retry_attempts, -1, 10_000
-        ),
-        retry_backoff_s=_float(problems, "ESM_RETRY_BACKOFF_S", args.retry_backoff_s, 0, 60),
-        starting_position=args.starting_position,
-        report_batch_item_failures="ReportBatchItemFailures" in response_types,
-    )
+    args = vars(_parser(env).parse_args(argv))
+    connection, problems = connection_from_env({name: args[name] for name in VARIABLES})
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        try:
+            values[option.field] = option.parse(args[option.field].strip())
+        except ValueError as err:
+            problems.append(f"{option.env} ({option.flag}) = {args[option.field]!r}: {err}")
     if problems:
         raise SettingsError(problems)
-    return settings
+    values["report_batch_item_failures"] = (
+        values["report_batch_item_failures"] == REPORT_BATCH_ITEM_FAILURES)
+    return EsmSettings(
+        bootstrap_servers=",".join(connection.bootstrap_servers),
+        security_protocol=connection.security_protocol,
+        region=connection.region,
+        ca_file=connection.ca_file,
+        **values,
+    )
+
+
+def markdown_table() -> str:
+    """The README's table of the local mapping's options, generated from OPTIONS."""
+    rows = ["| Flag | Variable | Default | Meaning |", "| --- | --- | --- | --- |"]
+    for option in OPTIONS:
+        default = f"`{option.default}`" if option.default else "—"
+        rows.append(f"| `{option.flag}` | `{option.env}` | {default} | {option.meaning} |")
+    return "\n".join(rows) + "\n"

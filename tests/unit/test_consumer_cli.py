@@ -27,7 +27,8 @@ def test_local_esm_reports_every_bad_setting():
     assert any("KAFKA_BOOTSTRAP_SERVERS" in x for x in lines)
     assert any("KAFKA_TOPIC" in x for x in lines)
     assert any("AWS_REGION" in x for x in lines)
-    assert any("ESM_BATCH_SIZE must be between 1 and 10000, got 20000" in x for x in lines)
+    assert any("ESM_BATCH_SIZE (--batch-size) = '20000': must be a whole number from 1 to 10000"
+               in x for x in lines)
 
 
 def test_local_esm_checks_the_handlers_dead_letter_setting_before_polling():

@@ -84,6 +84,12 @@ def program():
     return run_main(stack_config("dev"))
 
 
+def test_the_local_mappings_options_table_is_the_generated_one():
+    from local.esm.settings import markdown_table
+
+    assert _between("esm-options").strip() == markdown_table().strip()
+
+
 def test_settings_table_is_the_generated_one():
     assert _between("settings-table").strip() == settings.render_settings_table().strip()
 

@@ -44,7 +44,7 @@ def test_every_bad_setting_is_reported_at_once():
     with pytest.raises(SettingsError) as refused:
         load_settings({"KAFKA_SECURITY_PROTOCOL": "SSL", "KAFKA_REQUEST_TIMEOUT_MS": "5s"})
     message = str(refused.value)
-    for part in ("KAFKA_BOOTSTRAP_SERVERS is not set", "KAFKA_SECURITY_PROTOCOL='SSL'",
+    for part in ("KAFKA_BOOTSTRAP_SERVERS is required", "KAFKA_SECURITY_PROTOCOL='SSL'",
                  "KAFKA_REQUEST_TIMEOUT_MS='5s'"):
         assert part in message
 

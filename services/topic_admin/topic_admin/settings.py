@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from msk_iam_client import SUPPORTED_SECURITY_PROTOCOLS
+from msk_iam_client.connection import connection_from_env
 
 DEFAULT_REQUEST_TIMEOUT_MS = 15_000  # one Kafka request (bootstrap, metadata, create)
 DEFAULT_READY_TIMEOUT_MS = 30_000  # until every partition of the topic has a leader
@@ -37,23 +37,13 @@ def _milliseconds(env: Mapping[str, str], name: str, default: int, problems: lis
 
 
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
-    problems: list[str] = []
-    servers = tuple(s.strip() for s in env.get("KAFKA_BOOTSTRAP_SERVERS", "").split(",")
-                    if s.strip())
-    if not servers:
-        problems.append("KAFKA_BOOTSTRAP_SERVERS is not set (host:port[,host:port...])")
-    protocol = env.get("KAFKA_SECURITY_PROTOCOL", "SASL_SSL").strip() or "SASL_SSL"
-    if protocol not in SUPPORTED_SECURITY_PROTOCOLS:
-        problems.append(f"KAFKA_SECURITY_PROTOCOL={protocol!r} is not one of "
-                        f"{', '.join(SUPPORTED_SECURITY_PROTOCOLS)}")
-    region = env.get("AWS_REGION", "").strip() or None
-    if protocol == "SASL_SSL" and region is None:
-        problems.append("AWS_REGION is not set (MSK IAM tokens are signed for a region)")
+    # The connection variables: msk_iam_client's one declaration of them.
+    connection, problems = connection_from_env(env)
     request_timeout = _milliseconds(env, "KAFKA_REQUEST_TIMEOUT_MS",
                                     DEFAULT_REQUEST_TIMEOUT_MS, problems)
     ready_timeout = _milliseconds(env, "KAFKA_READY_TIMEOUT_MS", DEFAULT_READY_TIMEOUT_MS,
                                   problems)
     if problems:
         raise SettingsError("; ".join(problems))
-    return Settings(servers, protocol, region, env.get("KAFKA_CA_FILE", "").strip() or None,
-                    request_timeout, ready_timeout)
+    return Settings(connection.bootstrap_servers, connection.security_protocol,
+                    connection.region, connection.ca_file, request_timeout, ready_timeout)

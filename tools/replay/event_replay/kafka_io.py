@@ -3,7 +3,6 @@ re-publishes, and the reader that re-reads the offsets an on-failure record name
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -24,26 +23,17 @@ class OffsetsExpired(Exception):
 
 
 def kafka_settings(env: Mapping[str, str]) -> dict[str, Any]:
-    problems = []
-    bootstrap = env.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
-    if not bootstrap:
-        problems.append("KAFKA_BOOTSTRAP_SERVERS is required")
-    protocol = env.get("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
-    if protocol not in ("SASL_SSL", "PLAINTEXT"):
-        problems.append(f"KAFKA_SECURITY_PROTOCOL must be SASL_SSL or PLAINTEXT, got {protocol!r}")
-    region = env.get("AWS_REGION", "").strip()
-    if protocol == "SASL_SSL" and not region:
-        problems.append("AWS_REGION is required for SASL_SSL (MSK IAM tokens)")
-    ca_file = env.get("KAFKA_CA_FILE", "").strip()
-    if ca_file and not os.path.isfile(ca_file):
-        problems.append(f"KAFKA_CA_FILE {ca_file!r} is not a file")
+    """The Kafka connection (msk_iam_client's one declaration of it) and the optional topic."""
+    from msk_iam_client.connection import connection_from_env
+
+    connection, problems = connection_from_env(env)
     if problems:
         raise ReplayError(problems)
     return {
-        "bootstrap": bootstrap.split(","),
-        "protocol": protocol,
-        "region": region or None,
-        "ca_file": ca_file or None,
+        "bootstrap": list(connection.bootstrap_servers),
+        "protocol": connection.security_protocol,
+        "region": connection.region,
+        "ca_file": connection.ca_file,
         "topic": env.get("KAFKA_TOPIC", "").strip() or None,
     }
 
