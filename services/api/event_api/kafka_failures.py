@@ -21,7 +21,9 @@ AUTHENTICATION_ERRORS = (kafka_errors.SaslAuthenticationFailedError, MissingAwsC
 
 
 class ConnectionFailureWatcher(logging.Filter):
-    """Remembers the most telling connection failure seen in kafka-python's log records.
+    """Remembers the most telling connection failure seen in kafka-python's log records since the
+    last successful connection (kafka-python reports a rejected token on one attempt and often
+    only a closed socket on the next: the rejection stays the reason until it is fixed).
 
     Installed as a filter on the watched loggers, whose level it sets to WARNING so it sees the
     failures whatever LOG_LEVEL is; records below `emit_level` are then dropped here, so the

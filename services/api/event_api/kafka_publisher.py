@@ -139,6 +139,9 @@ class KafkaPublisher:
         while not self._closing:
             try:
                 await self._in_io_thread(self._connect_once)
+                # Until a connection succeeds, an authentication failure seen by any attempt
+                # stays the reason: a later attempt may only see the broker hang up on it.
+                self._watcher.reset()
                 break
             except TopicNotReady as exc:
                 self._reason = str(exc)
@@ -177,7 +180,6 @@ class KafkaPublisher:
         if self._closing:
             return
         settings = self._settings
-        self._watcher.reset()
         options = self._security_options(settings)
         admin, producer = self._admin, None
         try:
