@@ -40,12 +40,12 @@ from components.iam import (
 from components.kafka_access import consumer_kafka_policy
 from components.lambda_policies import (
     FUNCTION_ENI_ACTIONS,
-    deny_eni_to_function_code,
     function_eni_statement,
     own_log_group_statement,
 )
 from components.network import Network
 from components.topic import KafkaTopic
+from components.vpc_function import VpcFunctionSpec, vpc_function
 from settings import default
 
 STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
@@ -404,35 +404,21 @@ class Consumer(pulumi.ComponentResource):
         # service, not the function's ENI; credentials come from the runtime (no STS).
         links = [rule for endpoint in ("sqs", "s3") for rule in args.network.allow_endpoint_access(
             f"{name}-function", endpoint, security_group.id, parent=self)]
-        function = aws.lambda_.Function(
-            f"{name}-function",
-            role=role.arn, code=args.code, handler=HANDLER, runtime=RUNTIME,
-            architectures=["arm64"], memory_size=args.memory_mb, timeout=args.timeout_seconds,
-            reserved_concurrent_executions=args.reserved_concurrency,
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="JSON", log_group=log_group.name,
-                application_log_level="INFO", system_log_level="WARN"),
-            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
-                subnet_ids=args.network.private_subnet_ids,
-                security_group_ids=[security_group.id]),
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables={
+        function = vpc_function(self, name, VpcFunctionSpec(
+            role=role, code=args.code, handler=HANDLER, runtime=RUNTIME,
+            memory_mb=args.memory_mb, timeout_seconds=args.timeout_seconds,
+            reserved_concurrency=args.reserved_concurrency, log_group=log_group,
+            subnet_ids=args.network.private_subnet_ids, security_group=security_group,
+            environment={
                 "DEAD_LETTER_QUEUE_URL": queue.url,
                 "DEAD_LETTER_BUCKET": bucket.bucket,
                 # "true" exactly when the mapping has ReportBatchItemFailures (see _mapping).
                 "REPORT_BATCH_ITEM_FAILURES": "true" if args.provisioned else "false",
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            }),
-            tags=dict(args.tags),
-            # Lambda checks the ENI permissions when it creates a VPC function.
-            opts=self._child(depends_on=role_policies))
-        # Needs the function's ARN, so it can only follow the function; the allow has no such
-        # dependency, so creation never waits on it.
-        aws.iam.RolePolicy(
-            f"{name}-deny-eni-to-code", role=role.id,
-            policy=render(lambda arn: deny_eni_to_function_code(arn, DENIED_TO_CODE_ACTIONS),
-                          function.arn),
-            opts=self._child())
+            },
+            denied_to_code=DENIED_TO_CODE_ACTIONS, tags=args.tags,
+        ), depends_on=role_policies)
         return function, security_group, links
 
     def _mapping(self, function: aws.lambda_.Function, queue: aws.sqs.Queue,

@@ -27,11 +27,11 @@ from components.kafka import KafkaCluster
 from components.kafka_access import topic_admin_kafka_policy
 from components.lambda_policies import (
     FUNCTION_ENI_ACTIONS,
-    deny_eni_to_function_code,
     function_eni_statement,
     own_log_group_statement,
 )
 from components.network import Network
+from components.vpc_function import VpcFunctionSpec, vpc_function
 from settings import default
 
 # What the function's deployment package holds (paths relative to the project directory), for
@@ -156,30 +156,17 @@ class KafkaTopic(pulumi.ComponentResource):
                   security_group: aws.ec2.SecurityGroup,
                   needs: list[pulumi.Resource]) -> aws.lambda_.Function:
         name, args = self._name, self._args
-        function = aws.lambda_.Function(
-            f"{name}-function",
-            role=role.arn, code=args.code, handler=HANDLER, runtime=args.runtime,
-            architectures=["arm64"], memory_size=args.memory_mb, timeout=args.timeout_seconds,
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="JSON", log_group=log_group.name,
-                application_log_level="INFO", system_log_level="WARN"),
-            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
-                subnet_ids=args.network.private_subnet_ids,
-                security_group_ids=[security_group.id]),
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables={
+        # The first run needs the Kafka grants and the route to the brokers.
+        return vpc_function(self, name, VpcFunctionSpec(
+            role=role, code=args.code, handler=HANDLER, runtime=args.runtime,
+            memory_mb=args.memory_mb, timeout_seconds=args.timeout_seconds, log_group=log_group,
+            subnet_ids=args.network.private_subnet_ids, security_group=security_group,
+            environment={
                 "KAFKA_BOOTSTRAP_SERVERS": args.cluster.bootstrap_brokers_sasl_iam,
                 "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
-            }),
-            tags=dict(args.tags),
-            # Lambda checks the ENI permissions when it creates a VPC function; the first run
-            # needs the Kafka grants and the route to the brokers.
-            opts=self._child(depends_on=needs))
-        aws.iam.RolePolicy(
-            f"{name}-deny-eni-to-code", role=role.id,
-            policy=render(lambda arn: deny_eni_to_function_code(arn, FUNCTION_ENI_ACTIONS),
-                          function.arn),
-            opts=self._child())
-        return function
+            },
+            denied_to_code=FUNCTION_ENI_ACTIONS, tags=args.tags,
+        ), depends_on=needs)
 
     def _invocation(self, function: aws.lambda_.Function) -> aws.lambda_.Invocation:
         args = self._args

@@ -1,0 +1,61 @@
+"""The one way this program builds a Lambda function: arm64, in private subnets with its own
+security group, JSON logs into its own log group, and the ENI actions its role needs for VPC
+networking denied to the function's own code."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.iam import render
+from components.lambda_policies import deny_eni_to_function_code
+
+
+@dataclass
+class VpcFunctionSpec:
+    role: aws.iam.Role
+    code: pulumi.Archive
+    handler: str
+    runtime: str
+    memory_mb: int
+    timeout_seconds: int
+    log_group: aws.cloudwatch.LogGroup
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    security_group: aws.ec2.SecurityGroup
+    environment: Mapping[str, pulumi.Input[str]]
+    denied_to_code: Sequence[str]
+    """ENI actions the role holds for Lambda, denied to requests made with the code's
+    credentials (lambda_policies.deny_eni_to_function_code)."""
+    reserved_concurrency: int | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def vpc_function(owner: pulumi.Resource, name: str, spec: VpcFunctionSpec,
+                 depends_on: Sequence[pulumi.Resource]) -> aws.lambda_.Function:
+    """`<name>-function` and its `<name>-deny-eni-to-code` policy, children of `owner`.
+    `depends_on`: what the first invocation needs (Lambda checks the ENI permissions when it
+    creates a VPC function)."""
+    function = aws.lambda_.Function(
+        f"{name}-function",
+        role=spec.role.arn, code=spec.code, handler=spec.handler, runtime=spec.runtime,
+        architectures=["arm64"], memory_size=spec.memory_mb, timeout=spec.timeout_seconds,
+        reserved_concurrent_executions=spec.reserved_concurrency,
+        logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+            log_format="JSON", log_group=spec.log_group.name,
+            application_log_level="INFO", system_log_level="WARN"),
+        vpc_config=aws.lambda_.FunctionVpcConfigArgs(
+            subnet_ids=spec.subnet_ids, security_group_ids=[spec.security_group.id]),
+        environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(spec.environment)),
+        tags=dict(spec.tags),
+        opts=pulumi.ResourceOptions(parent=owner, depends_on=list(depends_on)))
+    # Needs the function's ARN, so it can only follow the function; the role's allow has no such
+    # dependency, so creation never waits on it.
+    denied = tuple(spec.denied_to_code)
+    aws.iam.RolePolicy(
+        f"{name}-deny-eni-to-code", role=spec.role.id,
+        policy=render(lambda arn: deny_eni_to_function_code(arn, denied), function.arn),
+        opts=pulumi.ResourceOptions(parent=owner))
+    return function
