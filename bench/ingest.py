@@ -3,7 +3,7 @@ kafka-python's own producer writing the same events directly.
 
     .venv/bin/python -m bench.ingest [--seconds 10] [--concurrency 1 16 64] [--linger-ms 0]
                                      [--log-level INFO] [--rounds N] [--compare CHECKOUT]
-                                     [--cpu] [--json] [--profile DIR]
+                                     [--compare-workers N] [--cpu] [--json] [--profile DIR]
     .venv/bin/python -m bench.ingest --url https://<your ALB> [--seconds 10] [--json]
 
 Locally it runs a real broker (SASL_SSL + MSK IAM OAUTHBEARER), the API with its production
@@ -224,7 +224,7 @@ def run_local(args) -> dict:
         if args.compare:  # another checkout's API, measured in the same rounds
             servers["before"] = launch_api_server(
                 {**env, "PYTHONPATH": _python_path(Path(args.compare))}, Path(tmp),
-                topic="bench-before", workers=args.workers)
+                topic="bench-before", workers=args.compare_workers or args.workers)
         # LocalKafka exposes no pid; the broker JVM is its child process.
         broker_pid = broker._process.pid
         acked: list[str] = []
@@ -283,7 +283,8 @@ def run_local(args) -> dict:
 def _print_rows(args, concurrency: int, report: dict, servers: dict) -> None:
     key = str(concurrency)
     for name in servers:
-        label = "" if name == "api" else f" ({name}: {args.compare})"
+        label = "" if name == "api" else (f" ({name}: {args.compare}, "
+                                           f"{args.compare_workers or args.workers} workers)")
         print(_row(concurrency, report[name][key], report["direct"][key]) + label, flush=True)
         if args.cpu:
             print(f"      CPU us/event  {name} {report[name][key]['cpu_us_per_event']}"
@@ -314,6 +315,9 @@ def main() -> int:
     parser.add_argument("--compare", metavar="CHECKOUT",
                         help="also run the API of another checkout (e.g. `git archive main`) "
                              "in the same rounds: before/after on a busy machine")
+    parser.add_argument("--compare-workers", type=int, metavar="N",
+                        help="worker processes of the --compare API (default: --workers), "
+                             "e.g. `--compare . --compare-workers 2` measures 1 vs 2 workers")
     parser.add_argument("--rounds", type=int, default=1,
                         help="alternate the paths this many times per concurrency; medians")
     parser.add_argument("--profile", metavar="DIR",
