@@ -23,8 +23,9 @@ def _client(publisher, *, fast_path: bool):
     from event_api.app import build_app
 
     app = build_app(publisher)
-    if not fast_path:  # the stack is built on the first request: drop the layer before it
-        app.user_middleware = [m for m in app.user_middleware if m.cls is not CurrentTimeFastPath]
+    assert isinstance(app.fast_path, CurrentTimeFastPath)
+    if not fast_path:
+        app.fast_path = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
@@ -145,3 +146,26 @@ def test_the_fast_path_never_accepts_what_fastapi_refuses():
     accepted.clear()
     _fast_path_never_accepts_what_fastapi_refuses()
     assert len(accepted) > 20  # the property was not vacuous
+
+
+@pytest.mark.parametrize("failure", [None, "timeout"])
+def test_the_fast_path_logs_the_same_access_line(caplog, failure):
+    import logging
+
+    from event_api.publisher_protocol import TIMEOUT, PublishError
+
+    lines = []
+    for fast_path, query in ((True, "name=Ada"), (False, "name=A%64a")):
+        publisher = PublisherDouble()
+        if failure:
+            publisher.failure = PublishError(TIMEOUT, "too slow")
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="event_api.access"):
+            with _client(publisher, fast_path=fast_path) as client:
+                client.get(f"/current_time?{query}")
+        [line] = [r.fields for r in caplog.records if r.name == "event_api.access"]
+        assert line.pop("latency_ms") >= 0
+        assert len(line.pop("event_id")) == 36
+        lines.append(line)
+    assert lines[0] == lines[1] == {"method": "GET", "path": "/current_time",
+                                    "status": 503 if failure else 200}

@@ -1,4 +1,4 @@
-"""A thin path for the hot request, GET /current_time with valid input, in front of FastAPI.
+"""A thin path for the hot request, GET /current_time with valid input, before FastAPI's stack.
 
 FastAPI's routing, dependency solving and exception middlewares cost more CPU per request than
 the rest of the application together (profile in bench/RESULTS.md, "Ingest"). This layer
@@ -12,8 +12,10 @@ layer answers is built by the same function as the route's answer (event_api/cur
 from __future__ import annotations
 
 import re
+import time
 
 from event_api import idempotency
+from event_api.access_log import EVENT_ID_SCOPE_KEY, log_request
 from event_api.api_models import NAME_RULES
 from event_api.current_time import answer_current_time
 from event_api.error_handlers import answer_unexpected
@@ -65,20 +67,31 @@ def valid_input(scope: dict) -> tuple[str, str | None] | None:
 
 
 class CurrentTimeFastPath:
-    """ASGI layer: answers valid GET /current_time requests itself, passes on everything else."""
+    """Answers valid GET /current_time requests without FastAPI's stack, and logs them like the
+    access log middleware does (event_api/access_log.py). `EventApi` (event_api/app.py) asks it
+    first; it answers None to everything it leaves to FastAPI."""
 
-    def __init__(self, app, publisher: Publisher) -> None:
-        self.app = app
+    def __init__(self, publisher: Publisher) -> None:
         self._publisher = publisher
 
-    async def __call__(self, scope, receive, send) -> None:
+    def check(self, scope: dict) -> tuple[str, str | None] | None:
         if scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "GET":
-            checked = valid_input(scope)
-            if checked is not None:
-                try:
-                    response = await answer_current_time(self._publisher, scope, *checked)
-                except Exception as exc:  # noqa: BLE001 - the same 500 as FastAPI's handler
-                    response = answer_unexpected(exc)
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+            return valid_input(scope)
+        return None
+
+    async def answer(self, scope, receive, send, checked: tuple[str, str | None]) -> None:
+        started = time.perf_counter()
+        status = 500
+        try:
+            try:
+                response = await answer_current_time(self._publisher, scope, *checked)
+            except Exception as exc:  # noqa: BLE001 - the same 500 as FastAPI's handler
+                response = answer_unexpected(exc)
+            await response(scope, receive, send)
+            status = response.status_code
+        finally:
+            event_id = scope.get(EVENT_ID_SCOPE_KEY)
+            if event_id:
+                log_request("GET", PATH, status, started, event_id=event_id)
+            else:
+                log_request("GET", PATH, status, started)
