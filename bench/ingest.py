@@ -26,7 +26,6 @@ checkout in the same rounds, so before/after ratios come from one run.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -37,7 +36,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench._common import machine, percentile
-from bench._http_load import LoadResult, Target, run_load
+from bench._http_load import LoadResult, Target, run_load_sync
 
 SEND_TIMEOUT_MS = 5000
 
@@ -181,7 +180,7 @@ def _measure_api(server, concurrency: int, seconds: float, broker_pid: int):
     workers = _worker_pids(server)
     before = (_cpu_s(workers), _cpu_s([broker_pid]), _cpu_s([os.getpid()]))
     target = Target("127.0.0.1", server.port, tls=False)
-    result = asyncio.run(run_load(target, concurrency, seconds, _path))
+    result = run_load_sync(target, concurrency, seconds, _path)
     spent = (_cpu_s(workers) - before[0], _cpu_s([broker_pid]) - before[1],
              _cpu_s([os.getpid()]) - before[2])
     per_event = [round(x / max(result.ok, 1) * 1e6) for x in spent]
@@ -235,7 +234,7 @@ def run_local(args) -> dict:
                     raise RuntimeError(f"{name} never became ready:\n{server.log_text()[-2000:]}")
                 # Warm every path: token, TLS session, metadata, worker imports.
                 target = Target("127.0.0.1", server.port, tls=False)
-                ids = asyncio.run(run_load(target, 4, 2.0, _path)).event_ids
+                ids = run_load_sync(target, 4, 2.0, _path).event_ids
                 acked += ids if name == "api" else []
             direct.run(4, 1.0)
             for concurrency in args.concurrency:
@@ -293,10 +292,10 @@ def _print_rows(args, concurrency: int, report: dict, servers: dict) -> None:
 
 def run_remote(args) -> dict:
     target = Target.from_url(args.url)
-    asyncio.run(run_load(target, 4, 2.0, _path))  # warm: connections, the service's caches
+    run_load_sync(target, 4, 2.0, _path)  # warm: connections, the service's caches
     report: dict = {"api": {}, "direct": None, "api_over_direct": None, "url": args.url}
     for concurrency in args.concurrency:
-        api = asyncio.run(run_load(target, concurrency, args.seconds, _path))
+        api = run_load_sync(target, concurrency, args.seconds, _path)
         report["api"][str(concurrency)] = _stats(api)
         if not args.json:
             print(_row(concurrency, report["api"][str(concurrency)], None), flush=True)
