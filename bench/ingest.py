@@ -302,12 +302,19 @@ def run_remote(args) -> dict:
     return report
 
 
+def _default_workers() -> int:
+    from event_api.settings import VARIABLES
+
+    return next(v.default for v in VARIABLES if v.name == "WEB_CONCURRENCY")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each run")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--url", help="drive this deployed endpoint instead of a local stack")
-    parser.add_argument("--workers", type=int, default=2, help="local API worker processes")
+    parser.add_argument("--workers", type=int, default=_default_workers(),
+                        help="local API worker processes (default: WEB_CONCURRENCY's default)")
     parser.add_argument("--linger-ms", type=int, default=0,
                         help="KAFKA_LINGER_MS for the API and the direct producer alike")
     parser.add_argument("--log-level", default="INFO", help="the API's LOG_LEVEL")
