@@ -18,7 +18,6 @@ Target: authorization costs the API at most 5 % of its rate.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import re
 import statistics
@@ -27,7 +26,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from bench._common import machine
-from bench._http_load import run_load
+from bench._http_load import Target, run_load_sync
 from bench.ingest import SEND_TIMEOUT_MS, _path
 from local.api_server import ApiServer, launch_api_server
 from local.kafka import LocalKafka
@@ -78,7 +77,7 @@ def _run(broker: LocalKafka, server: ApiServer, concurrency: int,
     """(events/s, failed requests, broker CPU ms per event, API CPU ms per event, events)."""
     broker_pid, api_pid = broker.pid, server.process.pid
     broker_cpu, api_cpu = _cpu_s(broker_pid), _cpu_s(api_pid)
-    load = asyncio.run(run_load("127.0.0.1", server.port, concurrency, seconds, _path))
+    load = run_load_sync(Target("127.0.0.1", server.port, tls=False), concurrency, seconds, _path)
     broker_cpu, api_cpu = _cpu_s(broker_pid) - broker_cpu, _cpu_s(api_pid) - api_cpu
     failed = load.errors + sum(n for code, n in load.statuses.items() if code != 200)
     events = max(load.ok, 1)

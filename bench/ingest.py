@@ -3,7 +3,7 @@ kafka-python's own producer writing the same events directly.
 
     .venv/bin/python -m bench.ingest [--seconds 10] [--concurrency 1 16 64] [--linger-ms 0]
                                      [--log-level INFO] [--rounds N] [--compare CHECKOUT]
-                                     [--cpu] [--json] [--profile DIR]
+                                     [--compare-workers N] [--cpu] [--json] [--profile DIR]
     .venv/bin/python -m bench.ingest --url https://<your ALB> [--seconds 10] [--json]
 
 Locally it runs a real broker (SASL_SSL + MSK IAM OAUTHBEARER), the API with its production
@@ -26,7 +26,6 @@ checkout in the same rounds, so before/after ratios come from one run.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -37,7 +36,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench._common import machine, percentile
-from bench._http_load import LoadResult, Target, run_load
+from bench._http_load import LoadResult, Target, run_load_sync
 
 SEND_TIMEOUT_MS = 5000
 
@@ -181,7 +180,7 @@ def _measure_api(server, concurrency: int, seconds: float, broker_pid: int):
     workers = _worker_pids(server)
     before = (_cpu_s(workers), _cpu_s([broker_pid]), _cpu_s([os.getpid()]))
     target = Target("127.0.0.1", server.port, tls=False)
-    result = asyncio.run(run_load(target, concurrency, seconds, _path))
+    result = run_load_sync(target, concurrency, seconds, _path)
     spent = (_cpu_s(workers) - before[0], _cpu_s([broker_pid]) - before[1],
              _cpu_s([os.getpid()]) - before[2])
     per_event = [round(x / max(result.ok, 1) * 1e6) for x in spent]
@@ -224,7 +223,7 @@ def run_local(args) -> dict:
         if args.compare:  # another checkout's API, measured in the same rounds
             servers["before"] = launch_api_server(
                 {**env, "PYTHONPATH": _python_path(Path(args.compare))}, Path(tmp),
-                topic="bench-before", workers=args.workers)
+                topic="bench-before", workers=args.compare_workers or args.workers)
         # LocalKafka exposes no pid; the broker JVM is its child process.
         broker_pid = broker._process.pid
         acked: list[str] = []
@@ -235,7 +234,7 @@ def run_local(args) -> dict:
                     raise RuntimeError(f"{name} never became ready:\n{server.log_text()[-2000:]}")
                 # Warm every path: token, TLS session, metadata, worker imports.
                 target = Target("127.0.0.1", server.port, tls=False)
-                ids = asyncio.run(run_load(target, 4, 2.0, _path)).event_ids
+                ids = run_load_sync(target, 4, 2.0, _path).event_ids
                 acked += ids if name == "api" else []
             direct.run(4, 1.0)
             for concurrency in args.concurrency:
@@ -283,7 +282,8 @@ def run_local(args) -> dict:
 def _print_rows(args, concurrency: int, report: dict, servers: dict) -> None:
     key = str(concurrency)
     for name in servers:
-        label = "" if name == "api" else f" ({name}: {args.compare})"
+        label = "" if name == "api" else (f" ({name}: {args.compare}, "
+                                           f"{args.compare_workers or args.workers} workers)")
         print(_row(concurrency, report[name][key], report["direct"][key]) + label, flush=True)
         if args.cpu:
             print(f"      CPU us/event  {name} {report[name][key]['cpu_us_per_event']}"
@@ -292,14 +292,20 @@ def _print_rows(args, concurrency: int, report: dict, servers: dict) -> None:
 
 def run_remote(args) -> dict:
     target = Target.from_url(args.url)
-    asyncio.run(run_load(target, 4, 2.0, _path))  # warm: connections, the service's caches
+    run_load_sync(target, 4, 2.0, _path)  # warm: connections, the service's caches
     report: dict = {"api": {}, "direct": None, "api_over_direct": None, "url": args.url}
     for concurrency in args.concurrency:
-        api = asyncio.run(run_load(target, concurrency, args.seconds, _path))
+        api = run_load_sync(target, concurrency, args.seconds, _path)
         report["api"][str(concurrency)] = _stats(api)
         if not args.json:
             print(_row(concurrency, report["api"][str(concurrency)], None), flush=True)
     return report
+
+
+def _default_workers() -> int:
+    from event_api.settings import VARIABLES
+
+    return next(v.default for v in VARIABLES if v.name == "WEB_CONCURRENCY")
 
 
 def main() -> int:
@@ -307,13 +313,17 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each run")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--url", help="drive this deployed endpoint instead of a local stack")
-    parser.add_argument("--workers", type=int, default=2, help="local API worker processes")
+    parser.add_argument("--workers", type=int, default=_default_workers(),
+                        help="local API worker processes (default: WEB_CONCURRENCY's default)")
     parser.add_argument("--linger-ms", type=int, default=0,
                         help="KAFKA_LINGER_MS for the API and the direct producer alike")
     parser.add_argument("--log-level", default="INFO", help="the API's LOG_LEVEL")
     parser.add_argument("--compare", metavar="CHECKOUT",
                         help="also run the API of another checkout (e.g. `git archive main`) "
                              "in the same rounds: before/after on a busy machine")
+    parser.add_argument("--compare-workers", type=int, metavar="N",
+                        help="worker processes of the --compare API (default: --workers), "
+                             "e.g. `--compare . --compare-workers 2` measures 1 vs 2 workers")
     parser.add_argument("--rounds", type=int, default=1,
                         help="alternate the paths this many times per concurrency; medians")
     parser.add_argument("--profile", metavar="DIR",

@@ -181,6 +181,11 @@ class _LoadBalancer:
     url: pulumi.Output[str]
 
 
+def web_concurrency(cpu_units: int) -> int:
+    """API server processes for a task of `cpu_units` (1024 = one vCPU): one per whole vCPU."""
+    return max(1, cpu_units // 1024)
+
+
 class ApiService(pulumi.ComponentResource):
     url: pulumi.Output[str]
     repository_url: pulumi.Output[str]
@@ -366,6 +371,10 @@ class ApiService(pulumi.ComponentResource):
             {"name": "KAFKA_ENABLE_IDEMPOTENCE",
              "value": "true" if self._args.producer_idempotent else "false"},
             {"name": "HTTP_KEEPALIVE_TIMEOUT_S", "value": str(HTTP_KEEPALIVE_TIMEOUT_S)},
+            # One server process per vCPU (1024 CPU units, ECS guide "Task size"): a second
+            # process on a fraction of a vCPU runs in no parallel and halves each producer's
+            # batches (bench/RESULTS.md, one vs two workers).
+            {"name": "WEB_CONCURRENCY", "value": str(web_concurrency(self._args.cpu))},
         ]
 
     def _task(self, image_ref: pulumi.Output[str], execution_role: aws.iam.Role,

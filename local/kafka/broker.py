@@ -77,6 +77,16 @@ def _java() -> str:
     return java
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (Kafka's Uuid form).
+    Like Kafka's own Uuid.randomUuid, never one that starts with '-': the storage tool's argument
+    parser would take "-t -abc..." for two options (1 start in 64 failed to format)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class LocalKafka:
     """One KRaft node (broker + controller) on loopback; stop() then start() resumes it as is."""
 
@@ -99,7 +109,7 @@ class LocalKafka:
             self._principals[role] = Principal(role, policy)
         self._grants: list[tuple[str, str]] = []  # (topic, consumer group), in order
         self._iam_lock = threading.Lock()
-        self.cluster_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
+        self.cluster_id = new_cluster_id()
         self.log_file = self.work_dir / "broker.log"
         self.ca_file: str | None = None
         self.sasl_bootstrap: str | None = None

@@ -43,3 +43,18 @@ def test_url_targets(url, target):
 def test_a_non_http_url_is_refused():
     with pytest.raises(ValueError):
         Target.from_url("ftp://example.com")
+
+
+def test_the_load_generator_parses_whole_responses_only():
+    from bench._http_load import _parse_response
+
+    first = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nX-Event-Id: abc\r\n\r\nhello"
+    second = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n"
+    buffer = bytearray(first[:-1])
+    assert _parse_response(buffer) is None  # the body is one byte short
+    buffer += first[-1:] + second
+    assert _parse_response(buffer) == (200, {"content-length": "5", "x-event-id": "abc"})
+    assert _parse_response(buffer) == (503, {"connection": "close"})
+    assert buffer == bytearray()
+    with pytest.raises(ValueError):
+        _parse_response(bytearray(b"garbage\r\n\r\n"))

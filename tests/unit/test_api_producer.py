@@ -194,3 +194,13 @@ def test_an_ack_after_the_loop_closed_is_dropped_quietly(caplog):
     time.sleep(0.5)
     # kafka-python logs an exception raised by a callback ("Error processing callback").
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_kafka_python_checksums_batches_in_c():
+    """services/api/requirements.txt pins crc32c so kafka-python does not checksum every
+    record batch in pure Python (bench/RESULTS.md, profile)."""
+    from kafka.record import util
+    from kafka.record._crc32c import crc as pure_python_crc
+
+    assert util.calc_crc32c.__defaults__[0] is not pure_python_crc
+    assert util.calc_crc32c(b"123456789") == 0xE3069283  # RFC 3720's check value

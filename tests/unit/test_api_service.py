@@ -184,7 +184,15 @@ def test_container_environment_points_at_the_cluster(run):
     assert env == {"AWS_REGION": REGION, "KAFKA_TOPIC": "events", "KAFKA_DISABLED": "false",
                    "KAFKA_BOOTSTRAP_SERVERS": msk.outputs["bootstrapBrokersSaslIam"],
                    "KAFKA_ENABLE_IDEMPOTENCE": "false",
-                   "HTTP_KEEPALIVE_TIMEOUT_S": str(HTTP_KEEPALIVE_TIMEOUT_S)}
+                   "HTTP_KEEPALIVE_TIMEOUT_S": str(HTTP_KEEPALIVE_TIMEOUT_S),
+                   "WEB_CONCURRENCY": "1"}  # the fixture's 512 CPU units: half a vCPU
+
+
+@pytest.mark.parametrize(("cpu", "workers"), [(256, 1), (1024, 1), (2048, 2), (4096, 4)])
+def test_one_server_process_per_vcpu(cpu, workers):
+    from components.api_service import web_concurrency
+
+    assert web_concurrency(cpu) == workers
 
 
 def test_the_keep_alive_outlives_the_albs_idle_timeout_from_one_place(run):

@@ -25,7 +25,7 @@ def test_defaults():
     # Idle kept-alive connections outlive the ALB's default 60 s idle timeout (issue 15.4).
     assert s.keepalive_timeout_s > 60
     assert (s.request_read_timeout_s, s.max_connections) == (10, 1000)
-    assert (s.port, s.bind_host, s.web_concurrency) == (8000, "0.0.0.0", 2)
+    assert (s.port, s.bind_host, s.web_concurrency) == (8000, "0.0.0.0", 1)
     assert s.kafka_disabled is False
 
 

@@ -144,3 +144,16 @@ def test_the_topic_admin_role_creates_and_grows_its_topic_and_touches_nothing_el
     assert {"kafka-cluster:CreateTopic", "kafka-cluster:AlterTopic"} <= actions
     assert not actions & {"kafka-cluster:WriteData", "kafka-cluster:ReadData",
                           "kafka-cluster:DeleteTopic", "kafka-cluster:AlterGroup"}
+
+
+def test_cluster_ids_never_start_with_a_dash(monkeypatch):
+    import base64
+
+    from local.kafka import broker
+
+    # The first draw would start with '-' (0xfb... encodes to "-..."); the id must skip it.
+    draws = iter([b"\xfb" + b"\x00" * 15, b"\x01" * 16])
+    monkeypatch.setattr(broker.secrets, "token_bytes", lambda n: next(draws))
+    cluster_id = broker.new_cluster_id()
+    assert not cluster_id.startswith("-")
+    assert base64.urlsafe_b64decode(cluster_id + "==") == b"\x01" * 16

@@ -36,6 +36,10 @@ async def on_http_exception(request: Request, exc: HTTPException) -> Response:
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
+    return answer_unexpected(exc)
+
+
+def answer_unexpected(exc: Exception) -> Response:
     log.error("unhandled error", exc_info=exc)
     return problem(500, "Internal error")
 

@@ -158,8 +158,15 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("PORT", "port", 8000, _integer(1, 65535), "TCP port the server listens on"),
     Variable("BIND_HOST", "bind_host", "0.0.0.0", TEXT,  # noqa: S104 - a container listens on all
              "address the server binds"),
-    Variable("WEB_CONCURRENCY", "web_concurrency", 2, _integer(1, 64),
-             "worker processes (each with its own Kafka producer)"),
+    # One worker by default: the program's tasks have 256 or 512 CPU units, and "1024 CPU units
+    # is the equivalent of 1 vCPU" (AWS re:Post knowledge center, "ecs cpu allocation",
+    # https://www.repost.aws/knowledge-center/ecs-cpu-allocation; task sizes "256 (.25 vCPU)",
+    # "512 (.5 vCPU)": Troubleshoot Amazon ECS task definition invalid CPU or memory errors,
+    # https://docs.aws.amazon.com/AmazonECS/latest/userguide/task-cpu-memory-error.html).
+    # Measured on 2 cores too, one worker matched or beat two at every load (bench/RESULTS.md).
+    Variable("WEB_CONCURRENCY", "web_concurrency", 1, _integer(1, 64),
+             "worker processes, each with its own Kafka producer; one per vCPU of the task "
+             "at most (a second worker on one core only halves each producer's batches)"),
     Variable("HTTP_KEEPALIVE_TIMEOUT_S", "keepalive_timeout_s", DEFAULT_KEEPALIVE_TIMEOUT_S,
              _integer(1, 4100),
              "idle kept-alive connections are closed after this; must exceed the load "
