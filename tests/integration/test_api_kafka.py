@@ -133,7 +133,10 @@ def test_a_missing_topic_is_waited_for_never_created_and_readyz_says_so(kafka_br
 def test_wrong_credentials_make_readyz_name_the_authentication_failure(kafka_broker,
                                                                       kafka_topic, api_server):
     env = {**kafka_broker.client_env("api"), "AWS_SECRET_ACCESS_KEY": "not-the-broker-s-secret-key"}
-    server = api_server(env, topic=kafka_topic)
+    # One worker: /readyz and the request below must read the same worker's state. Each worker
+    # connects on its own, and a worker whose first attempt saw only the broker hanging up (not
+    # yet the rejection) still says "cannot connect" (a clean-clone CI run met exactly that).
+    server = api_server(env, topic=kafka_topic, workers=1)
     deadline = time.monotonic() + 45
     detail = ""
     while "authentication" not in detail and time.monotonic() < deadline:
