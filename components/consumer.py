@@ -51,7 +51,13 @@ from settings import default
 STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum
 DEAD_LETTER_RETENTION_DAYS = DEAD_LETTER_RETENTION_SECONDS // 86400
-# Letters larger than one SQS message (256 KiB) are stored whole under this prefix, behind a
+# The queue's largest message, set explicitly: "An integer from 1024 bytes (1 KiB) up to 1048576
+# bytes (1024 KiB). The default for this attribute is 262144 (256 KiB)" (pulumi-aws, aws.sqs.Queue,
+# maxMessageSize; SQS's MaximumMessageSize queue attribute).
+# The handler's dead-letter sink splits its batches and moves letters to S3 at this same size
+# (event_consumer.sqs_sink.SQS_MAX_BYTES; a test keeps the two equal).
+DEAD_LETTER_MAX_MESSAGE_BYTES = 262_144
+# Letters larger than one SQS message are stored whole under this prefix, behind a
 # pointer in the queue (services/consumer: event_consumer.sqs_sink.S3_PREFIX).
 DEAD_LETTER_KEY_PREFIX = "dead-letters/"
 HANDLER = "event_consumer.handler.lambda_handler"
@@ -308,6 +314,7 @@ class Consumer(pulumi.ComponentResource):
         queue = aws.sqs.Queue(
             f"{name}-dlq",
             message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
+            max_message_size=DEAD_LETTER_MAX_MESSAGE_BYTES,
             kms_master_key_id=key.arn,
             # Fewer KMS calls (and cost) per message; 5 minutes is SQS's default.
             kms_data_key_reuse_period_seconds=300,

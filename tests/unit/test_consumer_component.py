@@ -11,9 +11,11 @@ from typing import Any
 
 import pulumi
 import pytest
+from event_consumer.sqs_sink import SQS_MAX_BYTES
 
 from components.consumer import (
     DEAD_LETTER_KEY_PREFIX,
+    DEAD_LETTER_MAX_MESSAGE_BYTES,
     DEAD_LETTER_RETENTION_SECONDS,
     DENIED_TO_CODE_ACTIONS,
     Consumer,
@@ -315,6 +317,8 @@ def test_queue_is_encrypted_with_its_own_rotating_key_and_keeps_14_days(run):
     key = _child(run, KEY, "consumer-dlq-key")
     assert queue["kmsMasterKeyId"] == key.outputs["arn"]
     assert queue["messageRetentionSeconds"] == DEAD_LETTER_RETENTION_SECONDS == 1_209_600
+    # The queue's own size limit is the one the handler's sink splits and offloads at.
+    assert queue["maxMessageSize"] == DEAD_LETTER_MAX_MESSAGE_BYTES == SQS_MAX_BYTES == 262_144
     assert "sqsManagedSseEnabled" not in queue
     assert key.inputs["enableKeyRotation"] is True
     principals = [s["Principal"] for s in _doc(key)["Statement"]]

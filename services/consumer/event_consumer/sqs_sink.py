@@ -1,9 +1,10 @@
 """The AWS dead-letter sink: letters to the SQS queue, oversized ones to S3 behind a pointer.
 
-SQS caps one message, and one SendMessageBatch request, at 256 KiB (the long-standing limit every
-queue accepts; SQS developer guide, "Amazon SQS message quotas"), and a batch holds at most 10
-entries. A letter above that is written whole to the dead-letter bucket first and the queue gets
-a small pointer to it, so a large poison record never fails its batch and never loses bytes.
+The queue takes messages of up to 256 KiB: SQS's default MaximumMessageSize, which the program
+sets explicitly on the queue (components/consumer.py, DEAD_LETTER_MAX_MESSAGE_BYTES), and this
+sink keeps each SendMessageBatch request under it too; a batch holds at most 10 entries. A letter
+above that is written whole to the dead-letter bucket first and the queue gets a small pointer
+to it, so a large poison record never fails its batch and never loses bytes.
 
 boto3 is imported here only, when this sink is built, to keep the handler's cold import small.
 Endpoints come from botocore's usual resolution, so `AWS_ENDPOINT_URL_SQS` / `AWS_ENDPOINT_URL_S3`
