@@ -38,10 +38,7 @@ settings = load_settings(pulumi.Config(), region=pulumi.Config("aws").get("regio
 kafka_enabled = settings.kafka.enabled
 
 network = Network("network", NetworkArgs(
-    ipam_pool_id=settings.network.ipam_pool_id,
-    vpc_netmask_length=settings.network.vpc_netmask_length,
-    subnet_netmask_length=settings.network.subnet_netmask_length,
-    availability_zone_count=settings.network.availability_zone_count,
+    **settings.network.model_dump(),  # same field names as NetworkArgs
     # Kafka-only endpoints cost money per AZ-hour: they exist only with Kafka.
     interface_endpoints=FARGATE_ENDPOINTS + (KAFKA_ENDPOINTS if kafka_enabled else ()),
 ))
@@ -70,40 +67,25 @@ if kafka_enabled:
         partitions=settings.kafka.topic_partitions,
     ))
 
-ingress = settings.ingress
 api = ApiService("api", ApiServiceArgs(
     network=network,
     topic=topic,
     alarm_actions=[alarms.arn],
-    **settings.api.model_dump(),  # same field names as ApiServiceArgs
-    domain_name=ingress.domain_name,
-    hosted_zone_id=ingress.hosted_zone_id,
-    allow_plain_http=ingress.allow_plain_http,
-    access_logs_enabled=ingress.alb_access_logs,
-    access_log_retention_days=ingress.alb_access_log_retention_days,
+    # Both sections use ApiServiceArgs' field names.
+    **settings.api.model_dump(),
+    **settings.ingress.model_dump(),
     producer_idempotent=API_PRODUCER_IDEMPOTENT,  # the program decides (components/kafka_access.py)
 ))
 
 # The Lambda consumer exists only with Kafka (the kafkaEnabled cost toggle).
 consumer = None
 if topic is not None:
-    c = settings.consumer
     consumer = Consumer("consumer", ConsumerArgs(
         code=lambda_code("consumer", CONSUMER_PACKAGES, CONSUMER_DIR / "requirements.txt"),
         network=network,
         topic=topic,
         alarm_actions=[alarms.arn],
-        consumer_group_id=c.group_id,
-        starting_position=c.starting_position,
-        batch_size=c.batch_size,
-        batching_window_seconds=c.batching_window_seconds,
-        provisioned_pollers=c.provisioned_pollers,
-        maximum_retry_attempts=c.max_retry_attempts,
-        memory_mb=c.memory_mb,
-        timeout_seconds=c.timeout_seconds,
-        reserved_concurrency=c.reserved_concurrency,
-        log_retention_days=c.log_retention_days,
-        offset_lag_alarm_threshold=c.offset_lag_alarm_threshold,
+        **settings.consumer.model_dump(),  # same field names as ConsumerArgs
     ))
 
 dashboard = PipelineDashboard("pipeline", PipelineDashboardArgs(api=api, consumer=consumer))

@@ -224,9 +224,9 @@ class IngressSettings(BaseModel):
     allow_plain_http: Bool = setting(
         "allowPlainHttp", False,
         "Serve plain HTTP only. A stack must set this, certificateArn or domainName.")
-    alb_access_logs: Bool = setting(
+    access_logs_enabled: Bool = setting(
         "albAccessLogs", False, "Write ALB access logs to an encrypted S3 bucket (prod: true).")
-    alb_access_log_retention_days: Int = setting(
+    access_log_retention_days: Int = setting(
         "albAccessLogRetentionDays", 90,
         "Days the access-log bucket keeps a log object (its lifecycle rule).",
         ge=limits.S3_EXPIRATION_MIN_DAYS,
@@ -256,7 +256,7 @@ class ConsumerSettings(BaseModel):
     starting_position: Literal["TRIM_HORIZON", "LATEST"] = setting(
         "consumerStartingPosition", "TRIM_HORIZON",
         "Where a new consumer group starts: TRIM_HORIZON or LATEST.")
-    group_id: Annotated[str, AfterValidator(_group_id)] = setting(
+    consumer_group_id: Annotated[str, AfterValidator(_group_id)] = setting(
         "consumerGroupId", "event-consumer",
         "Kafka consumer group id of the event source mapping (fixed once created).",
         source="Lambda API reference, AmazonManagedKafkaEventSourceConfig (ConsumerGroupId)")
@@ -266,7 +266,7 @@ class ConsumerSettings(BaseModel):
         "only mode with retry limits and partial-batch responses.",
         ge=0, le=limits.MAPPING_MINIMUM_POLLERS[1],
         source="Lambda API reference, ProvisionedPollerConfig (MinimumPollers 1-200)")
-    max_retry_attempts: Int = setting(
+    maximum_retry_attempts: Int = setting(
         "consumerMaxRetryAttempts", 3,
         "Retries of a failing batch (-1 = until the record expires); provisioned mode only.",
         ge=limits.KAFKA_MAPPING_RETRY_ATTEMPTS[0], le=limits.KAFKA_MAPPING_RETRY_ATTEMPTS[1],
