@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from log_redaction import REDACTED, install, protect, redact, remember_secret
 
+from tests.fixtures.aws_credentials import use_only_static_credentials
+
 ACCESS_KEY_ID = "AKIAREDACTIONTEST001"
 SECRET = "redaction-test-secret-key-0123456789abcdef"
 SESSION_TOKEN = "IQoJb3JpZ2luX2VjEtestSessionToken/with+slashes=="
@@ -20,15 +22,7 @@ SESSION_TOKEN = "IQoJb3JpZ2luX2VjEtestSessionToken/with+slashes=="
 
 @pytest.fixture
 def aws_env(monkeypatch):
-    for name in ("AWS_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
-    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
+    use_only_static_credentials(monkeypatch, ACCESS_KEY_ID, SECRET, SESSION_TOKEN)
 
 
 @pytest.fixture

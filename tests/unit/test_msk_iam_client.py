@@ -19,6 +19,8 @@ from msk_iam_client import (
     token_provider,
 )
 
+from tests.fixtures.aws_credentials import use_only_static_credentials
+
 ACCESS_KEY_ID = "AKIAUNITTEST0000001"
 SECRET = "unit-test-secret-not-a-real-one"
 
@@ -26,14 +28,7 @@ SECRET = "unit-test-secret-not-a-real-one"
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Static test credentials in the environment and nothing else the chain could find."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    use_only_static_credentials(monkeypatch, ACCESS_KEY_ID, SECRET)
 
 
 @pytest.fixture
