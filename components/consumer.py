@@ -35,7 +35,6 @@ from components.iam import (
     account_key_policy,
     deny_insecure_transport,
     render,
-    service_trust_policy,
 )
 from components.kafka_access import consumer_kafka_policy
 from components.lambda_policies import (
@@ -45,7 +44,7 @@ from components.lambda_policies import (
 )
 from components.network import Network
 from components.topic import KafkaTopic
-from components.vpc_function import VpcFunctionSpec, vpc_function
+from components.vpc_function import VpcFunctionSpec, function_log_group_and_role, vpc_function
 from settings import default
 
 STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
@@ -361,25 +360,9 @@ class Consumer(pulumi.ComponentResource):
     def _role(self, key: aws.kms.Key, queue: aws.sqs.Queue, bucket: aws.s3.Bucket
               ) -> tuple[aws.iam.Role, aws.cloudwatch.LogGroup, list[pulumi.Resource]]:
         name, args, tags = self._name, self._args, dict(self._args.tags)
-        # Created before the function (it is an input of it), so Lambda never auto-creates an
-        # unbounded group, and the role can be scoped to this group alone.
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            # Still auto-named (unique suffix), but found where Lambda users look first.
-            name_prefix=f"/aws/lambda/{name}-",
-            retention_in_days=args.log_retention_days,
-            tags=tags,
-            opts=self._child(),
-        )
-        role = aws.iam.Role(
-            f"{name}-role",
-            description=f"{name}: consumer Lambda and its MSK event source mapping",
-            assume_role_policy=render(
-                lambda account: service_trust_policy("lambda.amazonaws.com", account),
-                self._account_id),
-            tags=tags,
-            opts=self._child(),
-        )
+        log_group, role = function_log_group_and_role(
+            self, name, description=f"{name}: consumer Lambda and its MSK event source mapping",
+            retention_days=args.log_retention_days, account_id=self._account_id, tags=tags)
         # Exactly the consumer policy of components/kafka_access.py, as its own document.
         kafka_policy = aws.iam.RolePolicy(
             f"{name}-kafka", role=role.id,

@@ -22,7 +22,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import VERSION, render, service_trust_policy
+from components.iam import VERSION, render
 from components.kafka import KafkaCluster
 from components.kafka_access import topic_admin_kafka_policy
 from components.lambda_policies import (
@@ -31,7 +31,7 @@ from components.lambda_policies import (
     own_log_group_statement,
 )
 from components.network import Network
-from components.vpc_function import VpcFunctionSpec, vpc_function
+from components.vpc_function import VpcFunctionSpec, function_log_group_and_role, vpc_function
 from settings import default
 
 # What the function's deployment package holds (paths relative to the project directory), for
@@ -121,15 +121,9 @@ class KafkaTopic(pulumi.ComponentResource):
         name, args = self._name, self._args
         account_id = aws.get_caller_identity_output(
             opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name_prefix=f"/aws/lambda/{name}-",
-            retention_in_days=args.log_retention_days, tags=dict(args.tags), opts=self._child())
-        role = aws.iam.Role(
-            f"{name}-role", description=f"{name}: create and grow topic {args.topic_name}",
-            assume_role_policy=render(
-                lambda account: service_trust_policy("lambda.amazonaws.com", account),
-                account_id),
-            tags=dict(args.tags), opts=self._child())
+        log_group, role = function_log_group_and_role(
+            self, name, description=f"{name}: create and grow topic {args.topic_name}",
+            retention_days=args.log_retention_days, account_id=account_id, tags=args.tags)
         kafka = aws.iam.RolePolicy(
             f"{name}-kafka", role=role.id,
             policy=render(lambda arn: topic_admin_kafka_policy(arn, args.topic_name),

@@ -10,8 +10,29 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import render
+from components.iam import render, service_trust_policy
 from components.lambda_policies import deny_eni_to_function_code
+
+
+def function_log_group_and_role(
+    owner: pulumi.Resource, name: str, *, description: str, retention_days: int,
+    account_id: pulumi.Input[str], tags: Mapping[str, str],
+) -> tuple[aws.cloudwatch.LogGroup, aws.iam.Role]:
+    """`<name>-logs` and `<name>-role`, children of `owner`, made before the function: its own
+    log group (Lambda then never auto-creates an unbounded one, and the role can be scoped to
+    this group alone) and a role only Lambda in this account may assume."""
+    log_group = aws.cloudwatch.LogGroup(
+        f"{name}-logs",
+        # Still auto-named (unique suffix), but found where Lambda users look first.
+        name_prefix=f"/aws/lambda/{name}-",
+        retention_in_days=retention_days, tags=dict(tags),
+        opts=pulumi.ResourceOptions(parent=owner))
+    role = aws.iam.Role(
+        f"{name}-role", description=description,
+        assume_role_policy=render(
+            lambda account: service_trust_policy("lambda.amazonaws.com", account), account_id),
+        tags=dict(tags), opts=pulumi.ResourceOptions(parent=owner))
+    return log_group, role
 
 
 @dataclass
