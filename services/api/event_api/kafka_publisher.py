@@ -42,10 +42,15 @@ def _default_security_options(settings: Settings) -> dict:
     )
 
 
-def _default_producer(**config):
+def _producer_class(settings: Settings):
+    """kafka-python's producer, with its network work on the event loop unless turned off."""
+    if settings.kafka_io_on_event_loop:
+        from event_api.kafka_loop_sender import LoopProducer
+
+        return LoopProducer
     from kafka import KafkaProducer
 
-    return KafkaProducer(**config)
+    return KafkaProducer
 
 
 def _default_admin(**config):
@@ -60,7 +65,7 @@ class KafkaPublisher:
         settings: Settings,
         *,
         security_options=_default_security_options,
-        producer_factory=_default_producer,
+        producer_factory=None,
         admin_factory=_default_admin,
         retry_initial_s: float = 1.0,
         retry_max_s: float = 15.0,
@@ -68,7 +73,7 @@ class KafkaPublisher:
     ):
         self._settings = settings
         self._security_options = security_options
-        self._producer_factory = producer_factory
+        self._producer_factory = producer_factory or _producer_class(settings)
         self._admin_factory = admin_factory
         self._retry_initial_s = retry_initial_s
         self._retry_max_s = retry_max_s
@@ -80,10 +85,12 @@ class KafkaPublisher:
         self._last_failure = 0.0
         self._closing = False
         self._task: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._watcher = ConnectionFailureWatcher(logging.getLevelName(settings.log_level))
         self._io_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka-admin")
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._watcher.install()
         self._task = asyncio.create_task(self._run(), name="kafka-connect")
 
@@ -197,6 +204,9 @@ class KafkaPublisher:
             if problem:
                 raise TopicNotReady(problem)
             producer = self._producer_factory(**producer_config(settings, options))
+            attach = getattr(producer, "attach", None)
+            if attach is not None:  # its network work runs on our loop from now on
+                attach(self._loop)
             load_topic_metadata(producer, settings.topic, ADMIN_TIMEOUT_MS / 1000)
         except TopicNotReady:
             raise

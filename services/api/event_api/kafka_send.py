@@ -1,10 +1,12 @@
 """Send one record with kafka-python and wait for its acknowledgement on the asyncio loop.
 
-send() runs on the event loop itself: kafka-python's send() is thread-safe and only appends to
-the accumulator; it blocks only to wait for topic metadata, and the producer is built with
-max_block_ms=0 (event_api/kafka_producer_config.py) so even that returns at once. The
-acknowledgement arrives on kafka-python's sender thread and is handed to the loop with
-call_soon_threadsafe. No thread hop per request (the profile in bench/RESULTS.md).
+send() runs on the event loop itself: kafka-python's send() only appends to the accumulator; it
+blocks only to wait for topic metadata, and the producer is built with max_block_ms=0
+(event_api/kafka_producer_config.py) so even that returns at once. The acknowledgement completes
+the request's future directly when the producer's network work runs on this loop
+(event_api/kafka_loop_sender.py, the default), or through one call_soon_threadsafe from
+kafka-python's own sender thread (KAFKA_IO_ON_EVENT_LOOP=false). No executor hop per request
+(the profiles in bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -50,8 +52,13 @@ async def send_and_wait(producer, topic: str, record: OutgoingRecord, timeout_s:
     """Return once this record is acknowledged; otherwise raise PublishError within timeout_s."""
     loop = asyncio.get_running_loop()
     acked = loop.create_future()
+    # The acknowledgement arrives on this loop's thread when the producer runs on it.
+    same_thread = getattr(producer, "runs_on_loop", None) is loop
 
-    def from_sender_thread(error: BaseException | None) -> None:
+    def on_outcome(error: BaseException | None) -> None:
+        if same_thread:
+            _settle(acked, error)
+            return
         try:
             loop.call_soon_threadsafe(_settle, acked, error)
         except RuntimeError:
@@ -61,8 +68,8 @@ async def send_and_wait(producer, topic: str, record: OutgoingRecord, timeout_s:
         sent = producer.send(topic, value=record.value, key=record.key, headers=record.headers)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a PublishError (503)
         raise classify(exc) from exc
-    sent.add_callback(lambda _metadata: from_sender_thread(None))
-    sent.add_errback(from_sender_thread)
+    sent.add_callback(lambda _metadata: on_outcome(None))
+    sent.add_errback(on_outcome)
     timer = loop.call_later(timeout_s, _settle, acked, TimeoutError())
     try:
         await acked

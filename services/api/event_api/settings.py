@@ -152,6 +152,9 @@ VARIABLES: tuple[Variable, ...] = (
              "share produce requests while one is in flight"),
     Variable("KAFKA_BATCH_SIZE", "batch_size", 65_536, _integer(1024, 16 * 1024 * 1024),
              "producer batch size in bytes, per partition"),
+    Variable("KAFKA_IO_ON_EVENT_LOOP", "kafka_io_on_event_loop", True, BOOLEAN,
+             "kafka-python's network work runs on the worker's event loop (no hand-off to and "
+             "from its sender thread per event); false uses kafka-python's own sender thread"),
     Variable("KAFKA_DISABLED", "kafka_disabled", False, BOOLEAN,
              "run without Kafka: /hello and /healthcheck work, /readyz and /current_time "
              "answer 503"),
@@ -194,6 +197,7 @@ class Settings:
     send_timeout_ms: int
     linger_ms: int
     batch_size: int
+    kafka_io_on_event_loop: bool
     kafka_disabled: bool
     port: int
     bind_host: str
