@@ -38,6 +38,7 @@ from kafka.producer.sender import Sender
 log = logging.getLogger(__name__)
 
 ATTACH_TIMEOUT_S = 5.0
+IDLE_RECHECK_S = 0.001
 # While closing, step at least this often (the thread's close loop never sleeps long either).
 CLOSING_STEP_S = 0.05
 _CONSTRUCTION_LOCK = threading.Lock()
@@ -142,6 +143,13 @@ class LoopDrivenSender(Sender):
             self._next_step = self._loop.call_soon(self._step)
             return
         timeout = net._selector.requested_timeout
+        if timeout == 0:
+            # Found nothing, nothing ready, yet kafka-python asks to poll again at once: it does
+            # so while its connection has a request in flight (max_in_flight reached: the node
+            # is "not ready" and its connection_delay is 0) and another partition has a
+            # sendable batch; its own thread then spins until the response arrives. The
+            # response is I/O, which wakes the loop; the short timer is only a safety net.
+            timeout = IDLE_RECHECK_S
         scheduled = net._next_scheduled_timeout(time.monotonic())  # timers set in this step
         if scheduled is not None:
             timeout = scheduled if timeout is None else min(timeout, scheduled)
