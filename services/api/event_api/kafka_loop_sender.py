@@ -75,6 +75,7 @@ class LoopDrivenSender(Sender):
         self._next_step: asyncio.Handle | None = None
         self._step_pending = False
         self._stopped = threading.Event()
+        self.steps = 0  # how often the loop ran it (tests bound it: no busy stepping)
 
     # --- the thread's interface, as KafkaProducer uses it ----------------------------
 
@@ -116,6 +117,7 @@ class LoopDrivenSender(Sender):
         self._step()
 
     def _step(self) -> None:
+        self.steps += 1
         self._step_pending = False
         if self._stopped.is_set():
             return
