@@ -10,31 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient
+
+from tests.fixtures.kafka import read_events
 
 pytestmark = pytest.mark.integration
 
 SEND_TIMEOUT_MS = 2000
-
-
-def read_events(bootstrap: str, topic: str, event_ids: set[str], timeout_s: float = 30.0) -> dict:
-    """Read the topic from the start with an independent consumer until all ids are seen."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                             group_id=None, consumer_timeout_ms=1000)
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        found = {}
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and not event_ids <= set(found):
-            for batch in consumer.poll(timeout_ms=500).values():
-                for message in batch:
-                    headers = dict(message.headers)
-                    found[headers["event_id"].decode()] = message
-        return found
-    finally:
-        consumer.close()
 
 
 def get(base_url: str, path: str, timeout: float = 10.0) -> httpx.Response:

@@ -14,7 +14,7 @@ from event_api.events import build_event, to_record
 from event_api.kafka_publisher import KafkaPublisher
 from event_api.settings import load_settings
 
-from tests.integration.test_api_kafka import read_events
+from tests.fixtures.kafka import read_events
 
 pytestmark = pytest.mark.integration
 

@@ -6,6 +6,7 @@ tests/integration/test_api_kafka_loop_sender.py."""
 from __future__ import annotations
 
 import inspect
+import selectors
 import socket
 import time
 
@@ -52,7 +53,7 @@ def test_the_selector_blocks_until_attached_then_only_polls_and_keeps_the_timeou
     selector = LoopPolledSelector()
     reader, writer = socket.socketpair()
     try:
-        selector.register(reader, 1)  # EVENT_READ
+        selector.register(reader, selectors.EVENT_READ)
         started = time.monotonic()
         assert selector.select(0.05) == []
         assert time.monotonic() - started >= 0.04  # blocking, as kafka-python's bootstrap needs
