@@ -12,24 +12,15 @@ from components.dashboard import PipelineDashboard, PipelineDashboardArgs
 from components.kafka import KafkaCluster, KafkaClusterArgs
 from components.kafka_access import API_PRODUCER_IDEMPOTENT
 from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, NetworkArgs
+from components.project_sources import project_sources
 from components.topic import KafkaTopic, KafkaTopicArgs
 from settings import load_settings
 
-# Pulumi runs the program in the project directory. What each function's Lambda package holds:
-# its handler package and the shared libs it imports (never the replay tool).
-LIBS = Path("libs")
-CONSUMER_DIR = Path("services") / "consumer"
-CONSUMER_PACKAGES = (
-    CONSUMER_DIR / "event_consumer",
-    LIBS / "event-contract" / "event_contract",
-    LIBS / "log-redaction" / "log_redaction",
-)
-TOPIC_ADMIN_DIR = Path("services") / "topic_admin"
-TOPIC_ADMIN_PACKAGES = (
-    TOPIC_ADMIN_DIR / "topic_admin",
-    LIBS / "msk-iam-client" / "msk_iam_client",
-    LIBS / "log-redaction" / "log_redaction",
-)
+# Pulumi runs the program in the project directory. What each function's Lambda package holds is
+# declared once, by the service's own pyproject.toml: its handler package, the first-party libs it
+# depends on (found under libs/) and its pinned requirements (components/project_sources.py).
+SERVICES = Path("services")
+FIRST_PARTY_ROOTS = (Path("libs"),)
 LAMBDA_PYTHON = "3.13"  # the functions' runtime is python3.13
 
 
@@ -46,11 +37,13 @@ network = Network("network", NetworkArgs(
 alarms = AlarmTopic("alarms", AlarmTopicArgs(alarm_email=settings.alarms.email))
 
 
-def lambda_code(name: str, packages: tuple[Path, ...], requirements: Path) -> pulumi.Archive:
-    """A function's deployment package, built when the program runs (preview and up) for arm64 and
-    the runtime's Python, and reused from build/ while nothing in it changed."""
+def lambda_code(service: str) -> pulumi.Archive:
+    """The deployment package of services/<service>, built when the program runs (preview and up)
+    for arm64 and the runtime's Python, and reused from build/ while nothing in it changed."""
+    sources = project_sources(SERVICES / service, FIRST_PARTY_ROOTS)
     return lambda_package.build_lambda_archive(
-        packages, requirements, Path("build") / name, python_version=LAMBDA_PYTHON)
+        sources.import_packages, sources.requirements, Path("build") / service,
+        python_version=LAMBDA_PYTHON)
 
 
 topic = None
@@ -62,7 +55,7 @@ if kafka_enabled:
     topic = KafkaTopic("topic", KafkaTopicArgs(
         cluster=kafka,
         network=network,
-        code=lambda_code("topic_admin", TOPIC_ADMIN_PACKAGES, TOPIC_ADMIN_DIR / "requirements.txt"),
+        code=lambda_code("topic_admin"),
         topic_name=settings.kafka.topic_name,
         partitions=settings.kafka.topic_partitions,
     ))
@@ -81,7 +74,7 @@ api = ApiService("api", ApiServiceArgs(
 consumer = None
 if topic is not None:
     consumer = Consumer("consumer", ConsumerArgs(
-        code=lambda_code("consumer", CONSUMER_PACKAGES, CONSUMER_DIR / "requirements.txt"),
+        code=lambda_code("consumer"),
         network=network,
         topic=topic,
         alarm_actions=[alarms.arn],

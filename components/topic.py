@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
@@ -34,15 +33,6 @@ from components.network import Network
 from components.vpc_function import VpcFunctionSpec, function_log_group_and_role, vpc_function
 from settings import default
 
-# What the function's deployment package holds (paths relative to the project directory), for
-# `lambda_package.build_lambda_archive(TOPIC_ADMIN_PACKAGES, TOPIC_ADMIN_REQUIREMENTS, ...)`.
-TOPIC_ADMIN_PACKAGES = (
-    Path("services") / "topic_admin" / "topic_admin",
-    Path("libs") / "msk-iam-client" / "msk_iam_client",
-    Path("libs") / "log-redaction" / "log_redaction",
-    Path("libs") / "event-contract" / "event_contract",  # the Kafka name rules
-)
-TOPIC_ADMIN_REQUIREMENTS = Path("services") / "topic_admin" / "requirements.txt"
 HANDLER = "topic_admin.handler.lambda_handler"
 
 
@@ -55,7 +45,7 @@ class KafkaTopicArgs:
     network: Network
     """The VPC: the function runs in its private subnets."""
     code: pulumi.Archive
-    """The function's package: `build_lambda_archive(TOPIC_ADMIN_PACKAGES, ...)`."""
+    """The function's package (services/topic_admin, as `project_sources` resolves it)."""
     topic_name: str = default("topicName")
     """The topic to provision (Kafka's name rules; checked by the stack settings)."""
     partitions: int = default("topicPartitions")

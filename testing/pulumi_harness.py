@@ -55,6 +55,8 @@ ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 PARTITION = "aws"
 STACK_TYPE = "pulumi:pulumi:Stack"
+# run_main: the file of the placeholder archive that stands for a built Lambda package.
+PLACEHOLDER_FILE = "built-by-pip-into.txt"
 # Pulumi's property wire format marks a secret with this signature key/value pair (shared by
 # every language SDK: sdk/go/common/resource/sig). Mocks see secrets in that envelope.
 SECRET_SIGNATURE = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
@@ -779,7 +781,9 @@ def run_main(config: Mapping[str, Any] | None = None, **kwargs: Any) -> PulumiRu
 
     def record_build(*args: Any, **build_kwargs: Any) -> pulumi.Archive:
         builds.append((args, build_kwargs))
-        return pulumi.AssetArchive({"placeholder.txt": pulumi.StringAsset("built by pip")})
+        # The placeholder names its build, so a function's `code` input says which package
+        # the program gave it (testing/deployables.py reads it back).
+        return pulumi.AssetArchive({PLACEHOLDER_FILE: pulumi.StringAsset(str(args[2]))})
 
     real_build = lambda_package.build_lambda_archive
     lambda_package.build_lambda_archive = record_build

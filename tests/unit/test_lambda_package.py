@@ -192,12 +192,13 @@ def test_the_topic_provisioners_package_holds_everything_its_handler_imports(tmp
     import subprocess
     import sys
 
-    from components.topic import HANDLER, TOPIC_ADMIN_PACKAGES, TOPIC_ADMIN_REQUIREMENTS
+    from components.project_sources import project_sources
+    from components.topic import HANDLER
     from testing.pulumi_harness import PROJECT_ROOT
 
-    archive = build_lambda_archive(
-        [PROJECT_ROOT / p for p in TOPIC_ADMIN_PACKAGES], PROJECT_ROOT / TOPIC_ADMIN_REQUIREMENTS,
-        tmp_path / "build", python_version="3.13")
+    sources = project_sources(PROJECT_ROOT / "services" / "topic_admin", [PROJECT_ROOT / "libs"])
+    archive = build_lambda_archive(sources.import_packages, sources.requirements,
+                                   tmp_path / "build", python_version="3.13")
     module, function = HANDLER.rsplit(".", 1)
     # -S -I: no site-packages, no PYTHONPATH or user site; only the archive is importable.
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import importlib; "

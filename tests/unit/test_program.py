@@ -8,6 +8,7 @@ import pulumi
 import pytest
 
 from components.kafka import parse_cluster_arn
+from components.project_sources import project_sources
 from testing.pulumi_harness import (
     PROJECT_ROOT,
     AwsMocks,
@@ -82,21 +83,20 @@ def test_dev_stack_wires_the_consumer_to_the_cluster_and_topic(dev):
     assert mapping.inputs["topics"] == ["events"]
     assert mapping.inputs["startingPosition"] == "TRIM_HORIZON"
     assert dev.outputs["eventSourceMappingUuid"] == mapping.outputs["uuid"]
-    # Each function's package is built once, from its handler's package, the shared libs it
-    # imports (never the replay tool) and its pinned requirements, for the function's Python.
+    # Each function's package is built once, from what its service's pyproject.toml declares
+    # (its handler's package, the first-party libs it depends on, never the replay tool) and its
+    # pinned requirements, for the function's Python. tests/unit/test_project_sources.py checks
+    # that the declaration covers every import of the code.
     builds = {str(args[2]): (args, kwargs) for args, kwargs in dev.lambda_builds}
     assert set(builds) == {"build/consumer", "build/topic_admin"}
-    args, kwargs = builds["build/consumer"]
-    assert [str(p) for p in args[0]] == ["services/consumer/event_consumer",
-                                        "libs/event-contract/event_contract",
-                                        "libs/log-redaction/log_redaction"]
-    assert str(args[1]) == "services/consumer/requirements.txt"
-    assert function.inputs["runtime"] == f"python{kwargs['python_version']}"
-    args, _ = builds["build/topic_admin"]
-    assert [str(p) for p in args[0]] == ["services/topic_admin/topic_admin",
-                                        "libs/msk-iam-client/msk_iam_client",
-                                        "libs/log-redaction/log_redaction"]
-    assert dev.one(LAMBDA, "topic-function").inputs["runtime"] == function.inputs["runtime"]
+    for service, resource in (("consumer", function), ("topic_admin",
+                                                        dev.one(LAMBDA, "topic-function"))):
+        args, kwargs = builds[f"build/{service}"]
+        declared = project_sources(PROJECT_ROOT / "services" / service, [PROJECT_ROOT / "libs"])
+        assert [PROJECT_ROOT / p for p in args[0]] == list(declared.import_packages)
+        assert PROJECT_ROOT / args[1] == declared.requirements
+        assert resource.inputs["runtime"] == f"python{kwargs['python_version']}"
+        assert "event_replay" not in declared.module_names
 
 
 def test_without_kafka_there_is_no_consumer(without_kafka):

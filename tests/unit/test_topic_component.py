@@ -14,15 +14,12 @@ from components.lambda_policies import FUNCTION_ENI_ACTIONS
 from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, NetworkArgs
 from components.topic import (
     HANDLER,
-    TOPIC_ADMIN_PACKAGES,
-    TOPIC_ADMIN_REQUIREMENTS,
     KafkaTopic,
     KafkaTopicArgs,
 )
 from testing.pulumi_harness import (
     ACCOUNT_ID,
     BOOTSTRAPPED_POOL_ID,
-    PROJECT_ROOT,
     PulumiRun,
     run_program,
 )
@@ -141,9 +138,3 @@ def test_everything_is_a_named_child_and_outputs_are_registered(run):
 def test_zero_partitions_is_refused():
     with pytest.raises(ValueError, match="partitions 0 is below 1"):
         KafkaTopicArgs(cluster=None, network=None, code=None, partitions=0)  # type: ignore[arg-type]
-
-
-def test_the_package_sources_exist():
-    for package in TOPIC_ADMIN_PACKAGES:
-        assert (PROJECT_ROOT / package / "__init__.py").is_file(), package
-    assert (PROJECT_ROOT / TOPIC_ADMIN_REQUIREMENTS).is_file()
