@@ -26,6 +26,19 @@ TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 API_CONTAINER = "api"
 
 
+# "Defined runtime environment variables" (Lambda guide,
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime):
+# Lambda sets these in every execution environment, and refuses them in a function's
+# configuration (reserved keys). The credentials are the execution role's.
+RESERVED_VARIABLES = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ",
+})
+
+
 class DeployablesError(RuntimeError):
     """The graph lacks something a local run needs; the message names it."""
 
@@ -48,6 +61,22 @@ class LambdaDeployable:
     def service(self) -> str:
         """The services/ folder the package comes from (the build folder's name)."""
         return Path(self.build_dir).name
+
+    def runtime_environment(self, region: str,
+                            credentials: Mapping[str, str] | None = None) -> dict[str, str]:
+        """What the function's code sees on AWS: the program's variables plus the ones Lambda
+        defines (RESERVED_VARIABLES' page); `credentials` stand for the execution role's."""
+        return {
+            **self.environment,
+            "AWS_REGION": region, "AWS_DEFAULT_REGION": region,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{self.runtime}",
+            "AWS_LAMBDA_FUNCTION_NAME": self.resource_name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "_HANDLER": self.handler, "TZ": ":UTC",
+            **(credentials or {}),
+        }
 
     @property
     def python_version(self) -> str:
