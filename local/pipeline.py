@@ -1,24 +1,35 @@
-"""The whole pipeline on this machine in one command: `./dev pipeline` (`python -m local.pipeline`).
+"""The whole pipeline on this machine in one command: `./dev pipeline [--stack dev]`
+(`python -m local.pipeline`).
 
-It starts, in order:
-1. a real Apache Kafka broker (KRaft) with TLS and MSK IAM authentication (`local.kafka_broker`);
-2. the API's production server (`python -m event_api`) writing over SASL_SSL + OAUTHBEARER;
-3. a local SQS/S3-compatible server (`local.aws`, moto's server mode) holding the dead-letter queue
-   and bucket, reached through the real boto3 code paths (AWS_ENDPOINT_URL_SQS/_S3);
-4. the local MSK event source mapping (`local.esm`) feeding the Lambda handler in-process; the
-   handler dead-letters to that queue (large letters to the bucket) and the mapping writes its
-   on-failure records to the same queue, like the deployed stack (a mixed queue for `event_replay`);
-then sends a few demo events through the API and shows each one consumed by the handler.
+It runs what `pulumi up` ships for the chosen stack file, read from the program's own resource
+graph (testing/deployables.py: the program under Pulumi mocks), and starts, in order:
+1. a real Apache Kafka broker (KRaft) with TLS and MSK IAM authentication and authorization
+   (`local.kafka`), holding the program's IAM policies for the stack's topic and group;
+2. the topic, made by the topic provisioner's **package** (the folder the program builds) in AWS's
+   Lambda Runtime Interface Emulator with Python 3.13 (`local.functions`), invoked once with the
+   `Invocation`'s input, as the `topic-admin` principal;
+3. a local SQS/S3-compatible server (`local.aws`, moto's server mode) holding the dead-letter
+   queue and bucket, reached through the real boto3 code paths (AWS_ENDPOINT_URL_SQS/_S3);
+4. the consumer's package in the emulator, fed by the local MSK event source mapping
+   (`local.esm`) through the Lambda Invoke API, with the batch size, batching window, starting
+   position, retries and partial batch responses of the program's mapping; the mapping writes
+   its on-failure records to the dead-letter queue, like the deployed stack;
+5. the API's production server (`python -m event_api`) with the task definition's environment;
+then sends a few demo events through the API and shows each one finished by the function.
 
-It keeps running (printing where the API listens) until Ctrl-C, or exits after the demo with
-`--exit-after-demo`. Shutdown goes API → consumer → broker → SQS/S3 server and first waits until
-the consumer has committed everything in the topic, so nothing the API acknowledged is left
-unconsumed. (The local SQS/S3 server keeps its queue in memory: replay before stopping.)
+The functions' variables are the program's; only the values that name AWS resources (cluster,
+queue, bucket) name their local stand-ins, and Lambda's own (region, the role's credentials) are
+a local principal's. It keeps running (printing where the API listens) until Ctrl-C, or exits
+after the demo with `--exit-after-demo`. Shutdown goes API → consumer → broker → SQS/S3 server
+and first waits until the consumer has committed everything in the topic, so nothing the API
+acknowledged is left unconsumed. (The local SQS/S3 server keeps its queue in memory: replay
+before stopping.)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -31,11 +42,20 @@ import httpx
 
 from local.api_server import launch_api_server
 from local.aws import LocalAws
-from local.esm import BatchOutcome, EsmSettings, LocalEventSourceMapping
+from local.esm import BatchOutcome, LocalEventSourceMapping
+from local.esm.emulated import (
+    EmulatorHandler,
+    event_id_of,
+    settings_from_mapping,
+    succeeded_records,
+)
+from local.functions import emulated, localized
 from local.kafka import LocalKafka
+from local.lambda_runtime import LambdaRuntimeError, ensure_toolchain
+from testing.deployables import DeployablesError, StackDeployables, stack_deployables
 
-TOPIC = "events"
 DRAIN_TIMEOUT_S = 60.0
+DEFAULT_STACK = "dev"
 
 
 def say(message: str) -> None:
@@ -43,21 +63,24 @@ def say(message: str) -> None:
 
 
 class ConsumedEvents:
-    """What the handler's `process` saw, so the demo can show (and wait for) each event."""
+    """What the function finished, read from each invocation's answer as the mapping reads it, so
+    the demo can show (and wait for) each event."""
 
-    def __init__(self) -> None:
+    def __init__(self, report_batch_item_failures: bool) -> None:
+        self._report = report_batch_item_failures
         self._lock = threading.Lock()
         self._ids: set[str] = set()
         self.committed: dict[str, int] = {}
 
-    def process(self, event, meta) -> None:
-        from event_consumer.process import lag_ms, process
-
-        process(event, meta)  # the default: one structured log line
-        with self._lock:
-            self._ids.add(event["event_id"])
-        say(f"consumed {event['event_id']}  {event['message']!r}  "
-            f"partition {meta.partition} offset {meta.offset}  lag {lag_ms(event)} ms")
+    def on_result(self, event: dict, result: object) -> None:
+        for record in succeeded_records(event, result, self._report):
+            event_id = event_id_of(record)
+            if event_id is None:
+                continue
+            with self._lock:
+                self._ids.add(event_id)
+            say(f"consumed {event_id}  partition {record['partition']} "
+                f"offset {record['offset']}  (function answered {json.dumps(result)[:120]})")
 
     def on_batch(self, outcome: BatchOutcome) -> None:
         with self._lock:
@@ -76,27 +99,27 @@ def _write_env_file(path: Path, env: dict[str, str]) -> Path:
     return path
 
 
-def _end_offsets(broker: LocalKafka) -> dict[str, int]:
+def _end_offsets(broker: LocalKafka, topic: str) -> dict[str, int]:
     from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(bootstrap_servers=broker.plaintext_bootstrap,
                              request_timeout_ms=10_000)
     try:
-        partitions = [TopicPartition(TOPIC, p) for p in consumer.partitions_for_topic(TOPIC)]
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
         return {f"{tp.topic}-{tp.partition}": off
                 for tp, off in consumer.end_offsets(partitions).items()}
     finally:
         consumer.close()
 
 
-def _drain(broker: LocalKafka, consumed: ConsumedEvents) -> bool:
+def _drain(broker: LocalKafka, topic: str, consumed: ConsumedEvents) -> bool:
     """Wait until the mapping has committed up to the end of every partition."""
-    ends = _end_offsets(broker)
+    ends = _end_offsets(broker, topic)
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
     while time.monotonic() < deadline:
         behind = {k: v for k, v in ends.items() if v and consumed.committed.get(k, 0) < v}
         if not behind:
-            say(f"all {sum(ends.values())} records in '{TOPIC}' consumed and committed")
+            say(f"all {sum(ends.values())} records in '{topic}' consumed and committed")
             return True
         time.sleep(0.2)
     say(f"WARNING: consumer still behind after {DRAIN_TIMEOUT_S:.0f} s: {behind} "
@@ -123,9 +146,44 @@ def _demo(base_url: str, consumed: ConsumedEvents, count: int) -> bool:
     return ok
 
 
+def _stack(name: str) -> StackDeployables:
+    say(f"reading stack '{name}' from the program (Pulumi.{name}.yaml under Pulumi mocks) ...")
+    stack = stack_deployables(name)
+    if stack.mapping is None or stack.topic_request is None:
+        raise DeployablesError(f"stack {name!r} deploys no Kafka (kafkaEnabled: false): no topic, "
+                               "consumer or mapping to run here")
+    return stack
+
+
+def _split(client_env: dict[str, str], program_env: dict[str, str]) -> tuple[dict, dict]:
+    """A principal's connection variables as (values of keys the program sets, the rest: what
+    Lambda or the task's role provides on AWS, and the local broker's CA)."""
+    return ({k: v for k, v in client_env.items() if k in program_env},
+            {k: v for k, v in client_env.items() if k not in program_env})
+
+
+def _provision_topic(stack: StackDeployables, broker: LocalKafka, work: Path,
+                     toolchain) -> None:
+    function = stack.function("topic_admin")
+    local_values, runtime_env = _split(broker.client_env("topic-admin"), function.environment)
+    with emulated(function, work, toolchain=toolchain, local_values=local_values,
+                  runtime_env=runtime_env) as emulator:
+        result = emulator.invoke(dict(stack.topic_request))
+    say(f"topic provisioned by the {function.resource_name} package with "
+        f"{json.dumps(stack.topic_request)}: {json.dumps(result)}")
+
+
+def _api_environment(stack: StackDeployables, broker: LocalKafka) -> dict[str, str]:
+    program = dict(stack.api_environment)
+    local_values, role = _split(broker.client_env("api"), program)
+    return {**localized(program, local_values), **role}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.pipeline",
                                      description=__doc__.split("\n")[0])
+    parser.add_argument("--stack", default=DEFAULT_STACK,
+                        help=f"the stack file to run, Pulumi.STACK.yaml (default {DEFAULT_STACK})")
     parser.add_argument("--port", type=int, default=8000,
                         help="API port on 127.0.0.1 (default 8000)")
     parser.add_argument("--demo-events", type=int, default=5,
@@ -139,6 +197,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--port must be 1-65535, got {args.port}")
     if args.demo_events < 0:
         parser.error(f"--demo-events must be >= 0, got {args.demo_events}")
+    try:
+        stack = _stack(args.stack)
+        toolchain = ensure_toolchain()
+    except (DeployablesError, LambdaRuntimeError) as error:
+        say(f"ERROR: {error}")
+        return 2
+    mapping = stack.mapping
+    topic = mapping.topics[0]
 
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="event-pipeline-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -148,47 +214,60 @@ def main(argv: list[str] | None = None) -> int:
     say(f"work dir {work}")
     broker = LocalKafka(work / "kafka")
     aws = LocalAws(work / "aws")
-    api = esm = None
-    consumed = ConsumedEvents()
+    api = esm = consumer_function = None
+    consumed = ConsumedEvents(mapping.report_batch_item_failures)
     ok = True
     try:
         say("starting Kafka (KRaft, TLS, MSK IAM authentication and authorization) ...")
         broker.start()
-        broker.create_topic(TOPIC, partitions=3)
-        # This process signs MSK IAM tokens for the consumer as the consumer role's principal.
-        os.environ.update(broker.client_env("consumer"))
+        # The program's policies for this stack's topic and group, before anything connects.
+        broker.grant(topic, mapping.group_id)
         say(f"Kafka SASL_SSL {broker.sasl_bootstrap}, PLAINTEXT {broker.plaintext_bootstrap}, "
             f"CA {broker.ca_file}")
+        _provision_topic(stack, broker, work, toolchain)
 
         say("starting the local SQS/S3 server (dead-letter queue and bucket) ...")
         aws.start()
         queue_url = aws.create_queue("event-dead-letters")
-        dead_letter_env = {**aws.client_env(), "DEAD_LETTER_QUEUE_URL": queue_url,
-                           "DEAD_LETTER_BUCKET": aws.create_bucket("event-dead-letters")}
-        os.environ.update(dead_letter_env)  # the handler reads its sink from the environment
+        bucket = aws.create_bucket("event-dead-letters")
+        # This process is the mapping: it signs MSK IAM tokens as the consumer's role and writes
+        # on-failure records to the local queue.
+        os.environ.update({**broker.client_env("consumer"), **aws.client_env()})
 
-        from event_consumer.handler import build_handler
-
+        function = stack.function("consumer")
+        role = {k: v for k, v in broker.client_env("consumer").items()
+                if k.startswith("AWS_")}
+        consumer_function = emulated(
+            function, work, toolchain=toolchain,
+            local_values={"DEAD_LETTER_QUEUE_URL": queue_url, "DEAD_LETTER_BUCKET": bucket},
+            runtime_env={**role, **aws.client_env()})
+        consumer_function.start()
         esm = LocalEventSourceMapping(
-            EsmSettings(bootstrap_servers=broker.sasl_bootstrap, topics=(TOPIC,),
-                        on_failure=f"sqs:{queue_url}",
-                        region=broker.region, ca_file=str(broker.ca_file),
-                        batching_window_s=0.2),
-            handler=build_handler(process_fn=consumed.process, report_failures=False),
+            settings_from_mapping(mapping, bootstrap_servers=broker.sasl_bootstrap,
+                                  on_failure=f"sqs:{queue_url}", region=broker.region,
+                                  ca_file=str(broker.ca_file)),
+            handler=EmulatorHandler(consumer_function, on_result=consumed.on_result),
             on_batch=consumed.on_batch,
         ).start()
         if not esm.wait_ready(60):
             raise RuntimeError("the local event source mapping did not join its group: "
                                f"{esm.error or esm.last_processing_result} (denied actions: "
                                f"'MSK IAM DENY' lines in {broker.log_file})")
-        say("consumer (local event source mapping → Lambda handler) ready; dead letters and "
-            f"on-failure records in {queue_url} (SQS at {aws.endpoint}, log {aws.log_path})")
+        say(f"consumer ({function.resource_name}'s package in the Lambda emulator, log "
+            f"{consumer_function.log_path}) fed by the local event source mapping: batch size "
+            f"{mapping.batch_size}, window {mapping.batching_window_s} s, "
+            f"{mapping.starting_position}, retries {mapping.max_retry_attempts}, partial batch "
+            f"responses {'on' if mapping.report_batch_item_failures else 'off'}")
+        say(f"dead letters and on-failure records in {queue_url} (SQS at {aws.endpoint}, "
+            f"log {aws.log_path})")
         replay_env = _write_env_file(work / "replay.env",
                                      {**broker.client_env("admin"), **aws.client_env()})
         say(f"replay them with: env $(cat {replay_env}) .venv/bin/python -m event_replay "
             f"--from sqs:{queue_url} --ledger {work / 'replay-ledger.sqlite'}")
 
-        api = launch_api_server(broker.client_env("api"), work, topic=TOPIC, port=args.port)
+        api_env = _api_environment(stack, broker)
+        api = launch_api_server(api_env, work, port=args.port,
+                                workers=int(api_env.get("WEB_CONCURRENCY") or 1))
         say(f"API listening at {api.base_url}  (try: curl '{api.base_url}/current_time?name=Ada')")
         say(f"API log {api.log_path}, broker log {broker.log_file} (MSK IAM decisions)")
         if not api.wait_ready(60):
@@ -216,9 +295,11 @@ def main(argv: list[str] | None = None) -> int:
             say(f"API stopped (exit {code})")
         if esm is not None and broker.is_running():
             if esm.error is None:
-                ok = _drain(broker, consumed) and ok
+                ok = _drain(broker, topic, consumed) and ok
             esm.stop()
             say("consumer stopped")
+        if consumer_function is not None:
+            consumer_function.stop()
         broker.stop()
         say("Kafka stopped")
         aws.stop()

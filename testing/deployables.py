@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local.lambda_runtime.emulator import RESERVED_KEYS as RESERVED_VARIABLES  # noqa: F401 - re-exported
 from testing.pulumi_harness import PLACEHOLDER_FILE, PROJECT_ROOT, PulumiRun, run_main, stack_config
 
 FUNCTION = "aws:lambda/function:Function"
@@ -24,19 +25,6 @@ INVOCATION = "aws:lambda/invocation:Invocation"
 MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 API_CONTAINER = "api"
-
-
-# "Defined runtime environment variables" (Lambda guide,
-# https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime):
-# Lambda sets these in every execution environment, and refuses them in a function's
-# configuration (reserved keys). The credentials are the execution role's.
-RESERVED_VARIABLES = frozenset({
-    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ",
-})
 
 
 class DeployablesError(RuntimeError):
@@ -65,7 +53,8 @@ class LambdaDeployable:
     def runtime_environment(self, region: str,
                             credentials: Mapping[str, str] | None = None) -> dict[str, str]:
         """What the function's code sees on AWS: the program's variables plus the ones Lambda
-        defines (RESERVED_VARIABLES' page); `credentials` stand for the execution role's."""
+        defines ("Defined runtime environment variables", https://docs.aws.amazon.com/lambda/
+        latest/dg/configuration-envvars.html); `credentials` stand for the execution role's."""
         return {
             **self.environment,
             "AWS_REGION": region, "AWS_DEFAULT_REGION": region,
