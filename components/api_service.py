@@ -363,7 +363,8 @@ class ApiService(pulumi.ComponentResource):
         topic = self._args.topic
         return [
             {"name": "AWS_REGION", "value": self._region},
-            {"name": "KAFKA_TOPIC", "value": topic.topic_name if topic else "events"},
+            {"name": "KAFKA_TOPIC",
+             "value": topic.topic_name if topic else default("topicName")},
             {"name": "KAFKA_BOOTSTRAP_SERVERS",
              "value": topic.cluster.bootstrap_brokers_sasl_iam if topic else ""},
             # Without Kafka the API still serves; /readyz and /current_time answer 503.

@@ -45,7 +45,7 @@ from components.lambda_policies import (
 from components.network import Network
 from components.topic import KafkaTopic
 from components.vpc_function import VpcFunctionSpec, function_log_group_and_role, vpc_function
-from settings import default
+from settings import default, limits
 
 STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum
@@ -63,9 +63,6 @@ HANDLER = "event_consumer.handler.lambda_handler"
 RUNTIME = "python3.13"  # the package is built for this Python (lambda_package)
 SERVICE_NAME = "event-consumer"  # POWERTOOLS_SERVICE_NAME
 METRICS_NAMESPACE = "EventPipeline"  # POWERTOOLS_METRICS_NAMESPACE
-# Lambda guide, "Configuring Amazon MSK event sources for Lambda": a function used by an MSK
-# event source mapping may run at most 14 minutes.
-MSK_MAPPED_TIMEOUT_LIMIT_S = 840
 
 # Denied to the function's own code: every ENI action the role holds, from either policy (the
 # mapping's pollers need the two Describe* actions besides the function's own list).
@@ -115,7 +112,8 @@ class ConsumerArgs:
     """0 = on-demand pollers (no fixed cost). >= 1 = provisioned mode with that many minimum
     pollers; only then do the retry limit, bisection and partial batch responses exist."""
     maximum_retry_attempts: int = default("consumerMaxRetryAttempts")
-    """Provisioned mode only; 0-10000, then the batch goes to the on-failure destination."""
+    """Provisioned mode only; 0-10000 (-1: until it succeeds), then the batch goes to the
+    on-failure destination."""
     memory_mb: int = default("consumerMemoryMb")
     """Function memory, 128-10240 MiB."""
     timeout_seconds: int = default("consumerTimeoutSeconds")
@@ -146,12 +144,13 @@ class ConsumerArgs:
             None if group_id_problem(self.consumer_group_id) is None else
             f"consumer_group_id {self.consumer_group_id!r}: "
             f"{group_id_problem(self.consumer_group_id)} (a wildcard would widen the group ARN)",
-            outside("batch_size", 1, 10000),
-            outside("batching_window_seconds", 0, 300),
-            outside("provisioned_pollers", 0, 200),
-            outside("maximum_retry_attempts", 0, 10000),
-            outside("memory_mb", 128, 10240),
-            outside("timeout_seconds", 1, MSK_MAPPED_TIMEOUT_LIMIT_S),
+            # AWS's limits, each declared once with its page (settings/limits.py).
+            outside("batch_size", *limits.MSK_MAPPING_BATCH_SIZE),
+            outside("batching_window_seconds", *limits.MAPPING_BATCHING_WINDOW_S),
+            outside("provisioned_pollers", 0, limits.MAPPING_MINIMUM_POLLERS[1]),
+            outside("maximum_retry_attempts", *limits.KAFKA_MAPPING_RETRY_ATTEMPTS),
+            outside("memory_mb", *limits.LAMBDA_MEMORY_MB),
+            outside("timeout_seconds", 1, limits.MSK_MAPPED_FUNCTION_MAX_TIMEOUT_S),
             None if self.reserved_concurrency is None or self.reserved_concurrency >= 0 else
             f"reserved_concurrency {self.reserved_concurrency} is negative",
             None if self.alarm_actions else "alarm_actions is empty: alarms must notify someone",

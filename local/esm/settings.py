@@ -16,6 +16,7 @@ from msk_iam_client.connection import VARIABLES, connection_from_env
 
 from local.esm.on_failure import destination_problem
 from settings import default as stack_default
+from settings import limits
 
 DESCRIPTION = "A local stand-in for Lambda's Amazon MSK event source mapping."
 _ACCOUNT = "000000000000"  # a fake account id: nothing here talks to AWS
@@ -83,22 +84,29 @@ class Option:
     meaning: str
 
 
-# Limits as AWS documents them for Kafka event source mappings (Lambda API reference,
-# CreateEventSourceMapping; "Configuring error handling controls for Kafka event sources").
+# The deployed mapping's defaults (the stack settings' declarations) and AWS's limits for Kafka
+# event source mappings (settings/limits.py, each with its page): declared once, not here.
+# `./dev pipeline` does not use these defaults: it takes every value from the stack's mapping.
+_BATCH = limits.MSK_MAPPING_BATCH_SIZE
+_WINDOW = limits.MAPPING_BATCHING_WINDOW_S
+_RETRIES = limits.KAFKA_MAPPING_RETRY_ATTEMPTS
 OPTIONS: tuple[Option, ...] = (
     Option("topics", "--topic", "KAFKA_TOPIC", "", _topics, "topic(s) to read (required)"),
     Option("group_id", "--group-id", "ESM_CONSUMER_GROUP_ID", stack_default("consumerGroupId"),
            _rule(group_id_problem), "consumer group (the stack setting consumerGroupId's default)"),
-    Option("batch_size", "--batch-size", "ESM_BATCH_SIZE", "100", _number(int, 1, 10_000),
-           "records per invocation at most"),
-    Option("batching_window_s", "--batching-window-s", "ESM_BATCHING_WINDOW_S", "0.5",
-           _number(float, 0, 300), "seconds to gather a batch (AWS's default for Kafka: 0.5)"),
-    Option("max_retry_attempts", "--max-retry-attempts", "ESM_MAX_RETRY_ATTEMPTS", "3",
-           _number(int, -1, 10_000), "retries of a failed batch, -1 = until it succeeds"),
+    Option("batch_size", "--batch-size", "ESM_BATCH_SIZE", str(stack_default("consumerBatchSize")),
+           _number(int, *_BATCH), "records per invocation at most (consumerBatchSize)"),
+    Option("batching_window_s", "--batching-window-s", "ESM_BATCHING_WINDOW_S",
+           str(stack_default("consumerBatchingWindowSeconds")), _number(float, *_WINDOW),
+           "seconds to gather a batch (consumerBatchingWindowSeconds)"),
+    Option("max_retry_attempts", "--max-retry-attempts", "ESM_MAX_RETRY_ATTEMPTS",
+           str(stack_default("consumerMaxRetryAttempts")), _number(int, *_RETRIES),
+           "retries of a failed batch, -1 = until it succeeds (consumerMaxRetryAttempts)"),
     Option("retry_backoff_s", "--retry-backoff-s", "ESM_RETRY_BACKOFF_S", "0.5",
            _number(float, 0, 60), "first retry delay, doubled per retry (5 s at most)"),
-    Option("starting_position", "--starting-position", "ESM_STARTING_POSITION", "TRIM_HORIZON",
-           _one_of("TRIM_HORIZON", "LATEST"), "where a new group starts"),
+    Option("starting_position", "--starting-position", "ESM_STARTING_POSITION",
+           stack_default("consumerStartingPosition"), _one_of("TRIM_HORIZON", "LATEST"),
+           "where a new group starts (consumerStartingPosition)"),
     Option("on_failure", "--on-failure", "ESM_ON_FAILURE", "jsonl:esm-on-failure.jsonl",
            _rule(destination_problem),
            "where a given-up batch's on-failure record goes: sqs:QUEUE_URL (default when "
