@@ -1,6 +1,7 @@
 """Consumer handler throughput and cold import time.
 
     .venv/bin/python -m bench.consumer_throughput [--repeats 5] [--json] [--store-dir DIR]
+                                                  [--via-emulator]
 
 Records/s through the real Lambda handler (`build_handler`: Powertools logger and EMF metrics,
 decode, schema validation, default `process`, the SQLite dead-letter store) for batches of
@@ -14,6 +15,12 @@ property of the disk (one fsync per invocation: ~4 ms on this machine's shared d
 budget of a 100-record batch) and, in AWS, of SQS's round trips instead. `--store-dir .` shows
 the disk-bound figure. Log and metric output goes to /dev/null while timing. The machine is
 shared: compare figures from one run.
+
+`--via-emulator` adds, beside each in-process figure, the same batches sent to the consumer's
+deployment package (built exactly as `pulumi up` builds it) in AWS's Lambda Runtime Interface
+Emulator with Python 3.13 (local/lambda_runtime): the Invoke API's HTTP and JSON round trip and
+the runtime's own work included, as the event source mapping pays them; and the package's cold
+start (first invocation, init included) against a warm one.
 """
 
 from __future__ import annotations
@@ -104,6 +111,41 @@ def cold_import_ms(repeats: int) -> tuple[float, float, bool]:
     return statistics.median(samples), min(samples), boto3_loaded
 
 
+def emulator_rates(batches: dict[tuple[int, float], dict], repeats: int, workdir: str,
+                   results: dict) -> None:
+    """Records/s of each batch through the emulated package; its cold start, in `results`."""
+    from local.lambda_runtime import FunctionSpec, LambdaEmulator
+    from testing.deployables import stack_deployables
+
+    function = stack_deployables("dev").function("consumer")
+    spec = FunctionSpec(
+        function.resource_name, function.build(), function.handler,
+        # The program's variables, but the dead letters go to the SQLite store as in-process.
+        {**{k: v for k, v in function.environment.items() if not k.startswith("DEAD_LETTER")},
+         "DEAD_LETTER_SQLITE_PATH": os.path.join(workdir, "emulated-dl.sqlite")},
+        timeout_s=function.timeout_s, memory_mb=function.memory_mb)
+    log = os.path.join(workdir, "emulator.log")
+    small = make_event(10, 0.0, random.Random(1))
+    with LambdaEmulator(spec, log, extra_env={"AWS_REGION": "us-east-1"}) as emulator:
+        started = time.perf_counter()
+        emulator.invoke(small)
+        cold = time.perf_counter() - started
+        started = time.perf_counter()
+        emulator.invoke(small)
+        warm = time.perf_counter() - started
+        results["emulator_cold_start_ms"] = {"first_invoke": round(cold * 1000, 1),
+                                             "warm_invoke": round(warm * 1000, 1)}
+        for (n, share), event in batches.items():
+            rates = []
+            for r in range(repeats + 1):
+                started = time.perf_counter()
+                emulator.invoke(event)
+                if r:
+                    rates.append(n / (time.perf_counter() - started))
+            table = "emulator_records_per_s" + ("_no_poison" if share == 0 else "")
+            results.setdefault(table, {})[str(n)] = round(statistics.median(rates))
+
+
 def default_store_dir() -> str:
     return "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
 
@@ -114,6 +156,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.add_argument("--store-dir", default=default_store_dir(),
                         help="where the SQLite dead-letter stores live (default: a RAM disk)")
+    parser.add_argument("--via-emulator", action="store_true",
+                        help="also through the consumer's package in the Lambda emulator")
     args = parser.parse_args()
     results: dict[str, dict[str, float]] = {"records_per_s": {}, "records_per_s_no_poison": {}}
     with tempfile.TemporaryDirectory(dir=args.store_dir) as workdir:
@@ -126,6 +170,20 @@ def main() -> int:
                 results[table][str(n)] = round(rate)
                 if not args.json:
                     print(f"{n:>7} {share:>7.0%} {rate:>28,.0f}")
+        if args.via_emulator:
+            batches = {(n, share): make_event(n, share, random.Random(n))
+                       for n in BATCHES for share in (0.0, POISON_SHARE)}
+            emulator_rates(batches, args.repeats, workdir, results)
+            if not args.json:
+                print("through the Lambda emulator (the dev stack's consumer package, "
+                      "Python 3.13, Invoke API):")
+                for (n, share) in batches:
+                    table = "emulator_records_per_s" + ("_no_poison" if share == 0 else "")
+                    print(f"{n:>7} {share:>7.0%} {results[table][str(n)]:>28,}")
+                cold = results["emulator_cold_start_ms"]
+                print(f"emulated package: first invocation (init included) "
+                      f"{cold['first_invoke']} ms, a warm one {cold['warm_invoke']} ms "
+                      f"(10 records)")
     median, best, boto3_loaded = cold_import_ms(max(args.repeats, 7))
     results["cold_import_ms"] = {"median": round(median, 1), "best": round(best, 1)}
     if args.json:
