@@ -75,6 +75,12 @@ def content_hash(
     return digest.hexdigest()
 
 
+def _has_byte_code(package: Path) -> bool:
+    """Byte code the build never puts there (pip runs with --no-compile): something ran the
+    package in place. The folder is what gets uploaded, so it is rebuilt rather than shipped."""
+    return any(root.endswith("__pycache__") for root, _, _ in os.walk(package))
+
+
 def _has_requirements(requirements_file: Path) -> bool:
     for line in requirements_file.read_text().splitlines():
         line = line.strip()
@@ -159,7 +165,8 @@ def build_lambda_archive(
     )
     package = build / _PACKAGE_DIR
     stamp = build / _STAMP_FILE
-    if package.is_dir() and stamp.is_file() and stamp.read_text().strip() == wanted:
+    if (package.is_dir() and stamp.is_file() and stamp.read_text().strip() == wanted
+            and not _has_byte_code(package)):
         return pulumi.FileArchive(str(package))
 
     build.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,8 +101,9 @@ def succeeds(cmd: Sequence[str]) -> bool:
     return subprocess.run(list(cmd), capture_output=True, check=False).returncode == 0
 
 
-def ensure_tools() -> None:
-    missing = sorted({pkg for tool, pkg in REQUIRED_TOOLS.items() if shutil.which(tool) is None})
+def ensure_tools(tools: Mapping[str, str] = REQUIRED_TOOLS) -> None:
+    """Install the Debian package of each missing command (`tools`: command -> package)."""
+    missing = sorted({pkg for tool, pkg in tools.items() if shutil.which(tool) is None})
     if not missing:
         return
     apt_env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -182,19 +183,34 @@ def ensure_base_rootfs() -> Path:
     partial.parent.mkdir(parents=True, exist_ok=True)
     mirror = debian_mirror()
     with step(f"Making the Debian bookworm arm64 base with debootstrap from {mirror} (~5 min)"):
-        run([
-            "debootstrap", "--variant=minbase", "--arch=arm64", f"--include={BASE_PACKAGES}",
-            "bookworm", str(partial), mirror,
-        ])
-        # Package caches and indexes would only bloat every image built on this base.
-        for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):
-            for item in (partial / leftover).glob("*"):
-                if item.is_file():
-                    item.unlink()
+        debootstrap_arm64("bookworm", partial, BASE_PACKAGES, mirror)
         (partial / ".complete").touch()
     shutil.rmtree(rootfs, ignore_errors=True)
     partial.rename(rootfs)
     return rootfs
+
+
+def debootstrap_arm64(suite: str, destination: Path, packages: str, mirror: str) -> None:
+    """A minimal Debian `suite` arm64 tree in `destination` (second stage under qemu)."""
+    run([
+        "debootstrap", "--variant=minbase", "--arch=arm64", f"--include={packages}",
+        suite, str(destination), mirror,
+    ])
+    # Package caches and indexes would only bloat every image built on this base.
+    for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):
+        for item in (destination / leftover).glob("*"):
+            if item.is_file():
+                item.unlink()
+
+
+def remove_unread_paths(tree: Path) -> None:
+    """Documentation and translations are a quarter of the tree and nothing reads them."""
+    for unread in UNREAD_PATHS:
+        for item in Path(tree, unread).glob("*"):
+            if item.is_dir() and not item.is_symlink():
+                shutil.rmtree(item)
+            else:
+                item.unlink()
 
 
 def image_exists_in_buildah(image: str) -> bool:
@@ -214,13 +230,7 @@ def ensure_local_base() -> str:
             mountpoint = run(["buildah", "mount", container], quiet=True).stdout.strip()
             run(["cp", "-a", f"{rootfs}/.", mountpoint])
             Path(mountpoint, ".complete").unlink(missing_ok=True)
-            # Documentation and translations are a quarter of the tree and nothing reads them.
-            for unread in UNREAD_PATHS:
-                for item in Path(mountpoint, unread).glob("*"):
-                    if item.is_dir() and not item.is_symlink():
-                        shutil.rmtree(item)
-                    else:
-                        item.unlink()
+            remove_unread_paths(Path(mountpoint))
             run([
                 "buildah", "config", "--arch", "arm64", "--os", "linux",
                 "--env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",

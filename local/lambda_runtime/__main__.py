@@ -1,10 +1,13 @@
 """Command line of the local Lambda runtime.
 
     python -m local.lambda_runtime setup
+    python -m local.lambda_runtime arm64-setup
     python -m local.lambda_runtime invoke --package DIR --handler MODULE.FUNCTION
         [--env KEY=VALUE ...] [--runtime-env KEY=VALUE ...] [--event JSON|@FILE]
         [--name NAME] [--timeout S] [--memory MB] [--log FILE]
 
+`arm64-setup` (as root) prepares the linux/arm64 tier once: a Debian trixie arm64 tree, the RIE
+for arm64 and awslambdaric for aarch64 (local/lambda_runtime/arm64_toolchain.py).
 `invoke` prints the handler's result as JSON. `--env` is the function's configured environment
 (Lambda's reserved keys refused, as a deployment would); `--runtime-env` adds what Lambda itself
 would set, e.g. AWS_REGION or credentials. Any failure, the function's included, exits 2 with one
@@ -21,6 +24,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from local.lambda_runtime.arm64_toolchain import ensure_arm64_toolchain
 from local.lambda_runtime.emulator import FunctionSpec, LambdaEmulator
 from local.lambda_runtime.toolchain import LambdaRuntimeError, ensure_toolchain
 
@@ -32,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "setup":
             tools = ensure_toolchain()
+            print(json.dumps({key: str(value) for key, value in vars(tools).items()}))
+        elif args.command == "arm64-setup":
+            tools = ensure_arm64_toolchain()
             print(json.dumps({key: str(value) for key, value in vars(tools).items()}))
         else:
             print(json.dumps(_invoke(args)))
@@ -96,6 +103,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=f"python -m {PROG}", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("setup", help="install Python 3.13's venv, awslambdaric and the RIE")
+    commands.add_parser("arm64-setup", help="as root: prepare the linux/arm64 tier (qemu, a "
+                        "Debian trixie arm64 tree, the RIE and awslambdaric for arm64)")
     invoke = commands.add_parser("invoke", help="run one event through the package's handler")
     invoke.add_argument("--package", required=True, help="the unzipped deployment package")
     invoke.add_argument("--handler", required=True, help="MODULE.FUNCTION, as Lambda's handler")

@@ -269,6 +269,9 @@ class LambdaEmulator:
             "LAMBDA_TASK_ROOT": package,
             "AWS_EXECUTION_ENV": EXECUTION_ENV,
             "TZ": ":UTC",  # Lambda's: the host's zone must not leak into time computations
+            # Lambda's /var/task is read-only: no byte code may be written into the package,
+            # which is the very folder `pulumi up` zips and uploads (build/<service>/package).
+            "PYTHONDONTWRITEBYTECODE": "1",
             # The RIE reads these itself (internal/lambda/rie/handlers.go): the timeout it
             # enforces (default 300 s), the memory size in REPORT lines and the context (default
             # 3008 MB), the function name in the context and its ARN.

@@ -153,3 +153,19 @@ def test_the_packages_are_the_folders_pulumi_up_uploads():
         assert function.build() == PROJECT_ROOT / function.build_dir / "package"
         assert Path(function.build(), *function.handler.split(".")[:-1]).with_suffix(
             ".py").is_file()
+
+
+def test_running_a_package_leaves_the_uploaded_folder_untouched(tmp_path, toolchain):
+    """Lambda's /var/task is read-only; here the package is the folder `pulumi up` zips, so the
+    emulator must not write byte code into it (and a package that has some is rebuilt)."""
+    function = stack_deployables("dev").function("consumer")
+    package = function.build()
+    spec = FunctionSpec(function.resource_name, package, function.handler,
+                        {"DEAD_LETTER_SQLITE_PATH": str(tmp_path / "dl.sqlite")})
+    with LambdaEmulator(spec, tmp_path / "fn.log", toolchain=toolchain,
+                        extra_env={"AWS_REGION": "us-east-1"}) as emulator:
+        assert emulator.invoke({}) == {"processed": 0, "dead_lettered": 0}
+    assert not list(package.rglob("__pycache__"))
+    stray = package / "event_consumer" / "__pycache__"
+    stray.mkdir()
+    assert function.build() == package and not stray.exists()  # rebuilt, not shipped
