@@ -112,9 +112,12 @@ def test_handler_at_debug_writes_no_secret(dead_letter_aws, tmp_path):
 
 
 def test_replay_at_debug_writes_no_secret(kafka_broker, kafka_topic, dead_letter_aws, tmp_path):
-    letter = {"letter_id": "a" * 64, "reason": "r", "topic": kafka_topic, "partition": 0,
-              "offset": 0, "timestamp": 1, "key": None, "headers": [],
-              "value": base64.b64encode(b"replayed at debug").decode()}
+    from event_consumer.records import record_id
+
+    value = base64.b64encode(b"replayed at debug").decode()
+    letter = {"letter_id": record_id(kafka_topic, 0, 0, 1, None, value, []), "reason": "r",
+              "topic": kafka_topic, "partition": 0, "offset": 0, "timestamp": 1, "key": None,
+              "headers": [], "value": value}  # replay recomputes the id: it must be the real one
     dead_letter_aws.sqs.send_message(QueueUrl=dead_letter_aws.queue_url,
                                      MessageBody=json.dumps(letter))
     env = {**os.environ, **kafka_broker.client_env("admin"), **dead_letter_aws.aws.client_env(),

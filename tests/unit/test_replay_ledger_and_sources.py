@@ -7,6 +7,8 @@ import json
 import time
 
 import pytest
+from event_consumer.deadletter import dead_letter
+from event_consumer.records import MskRecord
 from event_replay import sources
 from event_replay.expand import batch_ranges, expand, from_letter
 from event_replay.ledger import DONE, PENDING, Ledger
@@ -67,3 +69,42 @@ def test_batch_info_ranges_split_topic_names_with_dashes():
     info = {"recordsInfo": {"my-topic-name-12": {"firstRecordOffset": "5",
                                                  "lastRecordOffset": "9"}}}
     assert batch_ranges(info) == [("my-topic-name", 12, 5, 9)]
+
+
+@pytest.mark.parametrize("records_info", [
+    {},  # names nothing to re-read
+    {"t-0": {"firstRecordOffset": "2", "lastRecordOffset": "0"}},
+    {"t-0": {"firstRecordOffset": "-1", "lastRecordOffset": "3"}},
+    {"t-0": {"firstRecordOffset": "1e3", "lastRecordOffset": "2000"}},
+    {"t-x": {"firstRecordOffset": "0", "lastRecordOffset": "0"}},
+    {"t-0": ["0", "1"]},
+])
+def test_batch_info_naming_no_valid_range_is_refused(records_info):
+    with pytest.raises(ValueError):
+        batch_ranges({"recordsInfo": records_info})
+    m = message({"KafkaBatchInfo": {"recordsInfo": records_info}})
+    assert expand(m, s3=None, reader=None) == [] and "KafkaBatchInfo refused" in m.kept[0]
+
+
+def handler_letter(**raw) -> dict:
+    record = {"topic": "t", "partition": 0, "offset": 1, "timestamp": 5, "key": "Qm9i",
+              "value": "e30=", "headers": [{"h": [1, 2]}]} | raw
+    return dead_letter(MskRecord(record, "t-0"), "schema: test")
+
+
+def test_a_letter_id_is_recomputed_from_the_bytes_never_taken_from_the_message():
+    genuine = handler_letter()
+    m = message(genuine)
+    [item] = from_letter(genuine, m)
+    assert item.record_id == genuine["letter_id"] and not m.kept
+    assert (item.key, item.value, item.headers) == (b"Bob", b"{}", [("h", b"\x01\x02")])
+
+    for claimed in (handler_letter(value="e30K")["letter_id"], 5, ["x"], None):
+        m = message(genuine | {"letter_id": claimed})
+        assert from_letter(m.body, m) == [] and "does not match its bytes" in m.kept[0]
+
+
+def test_a_letter_without_usable_coordinates_is_kept():
+    letter = handler_letter(offset="not an offset")
+    m = message(letter)
+    assert from_letter(letter, m) == [] and "cannot be checked" in m.kept[0]

@@ -12,8 +12,15 @@ The rules (README, "Replay"):
 - never republish a record it already replayed: the durable ledger (ledger.py) is consulted before
   publishing, across retries and re-runs, and duplicates inside one run (SQS redelivering a
   message whose visibility timeout passed, the same record in two messages) are published once;
-- never delete what it did not replay: a message leaves its source only when every record it
-  stands for is `done` in the ledger; anything else keeps it, with the reason printed.
+- never delete a message it did not replay: a message leaves its source only when it stands for
+  at least one record and every one of them is `done` in the ledger (replayed now, or recorded as
+  replayed by an earlier run); anything else keeps it, with one line saying which and why;
+- trust nothing in a message: record ids are recomputed from the bytes (expand.py), and one
+  message that cannot be read is kept and reported while the run goes on with the others;
+- never publish without recording: a ledger that cannot be written stops the run before the next
+  publish, and the messages in hand are made visible again.
+Exit code: 0 when every message read was replayed (or there was nothing to do), 1 when anything
+was kept, failed or left in doubt, or the run stopped; 2 for bad arguments.
 An operator tool (package `event-replay`), never shipped in the Lambda's package.
 """
 
@@ -27,9 +34,11 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from event_consumer.deadletter import letter_kind
+
 from event_replay.expand import Item, expand
 from event_replay.kafka_io import ACK_TIMEOUT_S, OffsetReader, kafka_settings, producer
-from event_replay.ledger import DONE, PENDING, Ledger
+from event_replay.ledger import DONE, PENDING, Ledger, LedgerError
 from event_replay.sources import LetterSource, ReplayError, StoredMessage, open_source
 
 COUNTS = ("replayed", "already_replayed", "in_doubt", "failed", "deleted", "kept")
@@ -43,7 +52,11 @@ class Replay:
         self.cfg = None if dry_run else kafka_settings(env)
         self.counts = dict.fromkeys(COUNTS, 0)
         self._producer = self._reader = self._s3 = None
-        self._kept: list[StoredMessage] = []
+        # Messages the source hides while they are handled (SQS: the visibility timeout) and that
+        # must be visible again when the run ends: kept ones, those a dry run only listed, and
+        # the batch in hand if the run stops.
+        self._to_release: list[StoredMessage] = []
+        self._in_hand: list[StoredMessage] = []
 
     # lazily built clients: a replay of plain letters never opens a Kafka consumer or S3
     def s3(self) -> Any:
@@ -63,18 +76,35 @@ class Replay:
     def run(self, limit: int | None) -> dict[str, int]:
         try:
             for messages in self.source.batches(limit):
+                self._in_hand = messages
                 self._batch(messages)
+                self._in_hand = []
         finally:
-            if self._kept:
-                self.source.release(self._kept)
+            self._release()
             if self._producer is not None:
                 self._producer.close(timeout=ACK_TIMEOUT_S)
             if self._reader is not None:
                 self._reader.close()
         return self.counts
 
+    def _release(self) -> None:
+        listed = {id(m) for m in self._to_release}
+        back = self._to_release + [m for m in self._in_hand if id(m) not in listed]
+        if back:
+            self.source.release(back)
+
+    def _expand(self, message: StoredMessage) -> list[Item]:
+        try:
+            items = expand(message, self.s3, self.reader)
+        except Exception as err:  # noqa: BLE001 - one unreadable message must not stop the others
+            message.kept.append(f"cannot read it: {type(err).__name__}: {err}"[:300])
+            return []
+        if not items and not message.kept:  # nothing replayed is never a reason to delete
+            message.kept.append("it stands for no record to replay")
+        return items
+
     def _batch(self, messages: list[StoredMessage]) -> None:
-        planned = [(m, expand(m, self.s3, self.reader)) for m in messages]
+        planned = [(m, self._expand(m)) for m in messages]
         states = self.ledger.states(i.record_id for _, items in planned for i in items)
         queued: dict[str, Item] = {}
         for message, items in planned:
@@ -97,6 +127,8 @@ class Replay:
             for message, _ in planned:
                 if message.kept:
                     self._keep(message)
+                else:  # only listed: visible again for the real run
+                    self._to_release.append(message)
             return
         self._publish(list(queued.values()))
         self._settle(planned)
@@ -107,7 +139,8 @@ class Replay:
         if self._producer is None:
             self._producer = producer(self.cfg)
         # Pending BEFORE anything can reach Kafka: a crash from here on leaves "in doubt", never
-        # "not replayed" (which would publish it again).
+        # "not replayed" (which would publish it again). A ledger that cannot take the marks
+        # raises LedgerError here, before anything of this batch is sent: the run stops.
         self.ledger.mark_pending([i.record_id for i in items])
         sent = []
         for item in items:
@@ -130,7 +163,11 @@ class Replay:
                 self.counts["in_doubt"] += 1
             else:
                 acked.append(item)
-        self.ledger.mark_done([i.record_id for i in acked])  # acks=all: durable in the topic
+        try:
+            self.ledger.mark_done([i.record_id for i in acked])  # acks=all: durable in the topic
+        except LedgerError as err:
+            raise LedgerError(f"{err} ({len(acked)} records published stay pending: in doubt, "
+                              "check the topic, then --retry-in-doubt)") from None
         for item in acked:
             self._say("replayed", item, to=self._topic(item))
         self.counts["replayed"] += len(acked)
@@ -158,9 +195,9 @@ class Replay:
             self._delete_s3_payload(message)
 
     def _delete_s3_payload(self, message: StoredMessage) -> None:
-        where = (message.body or {}).get("s3") if isinstance(message.body, dict) else None
-        if not where:
+        if letter_kind(message.body) != "pointer":  # a letter's own "s3" field names nothing
             return
+        where = message.body["s3"]
         try:  # replayed and recorded: the payload is no longer needed
             self.s3().delete_object(Bucket=where["bucket"], Key=where["key"])
         except Exception as err:  # noqa: BLE001 - the bucket's lifecycle rule removes it later
@@ -169,7 +206,7 @@ class Replay:
 
     def _keep(self, message: StoredMessage) -> None:
         self.counts["kept"] += 1
-        self._kept.append(message)
+        self._to_release.append(message)
         print(json.dumps({"action": "kept", "message": message.message_id,
                           "reasons": message.kept}), file=self.out)
 
@@ -221,6 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in err.problems:
             print(f"replay: {problem}", file=sys.stderr)
         return 2
+    except LedgerError as err:  # never publish without recording: stop, messages visible again
+        print(f"replay: stopped: {err}", file=sys.stderr)
+        return 1
     except Exception as err:  # noqa: BLE001 - e.g. no broker, no credentials: say it, no traceback
         print(f"replay: stopped: {type(err).__name__}: {err}", file=sys.stderr)
         return 1

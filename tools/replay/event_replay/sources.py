@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from event_consumer.deadletter import queue_url_problem
 from event_consumer.sqlite_sink import SqliteDeadLetterSink
@@ -77,20 +79,60 @@ class SqliteSource:
         pass  # a row is never hidden
 
 
+# The region in an AWS queue URL's host: sqs[-fips].<region>.amazonaws.com[.cn] and the dual-stack
+# sqs[-fips].<region>.api.aws (AWS General Reference, "Amazon Simple Queue Service endpoints and
+# quotas", https://docs.aws.amazon.com/general/latest/gr/sqs-service.html), an interface VPC
+# endpoint's vpce-....sqs.<region>.vpce.amazonaws.com, and the legacy <region>.queue.amazonaws.com
+# that older botocore handed out (boto/botocore#1418; queue.amazonaws.com alone is us-east-1).
+_REGION = r"(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)"
+_AWS_SQS_HOSTS = (
+    re.compile(rf"(?:[a-z0-9-]+\.)?sqs(?:-fips)?\.{_REGION}\.(?:vpce\.)?amazonaws\.com(?:\.cn)?\Z"),
+    re.compile(rf"sqs(?:-fips)?\.{_REGION}\.api\.aws\Z"),
+    re.compile(rf"{_REGION}\.queue\.amazonaws\.com(?:\.cn)?\Z"),
+)
+
+
+def queue_endpoint(queue_url: str) -> tuple[str, str | None]:
+    """The endpoint (scheme and host of the URL) and, for an AWS host, the region to sign for;
+    None leaves the region to botocore's configuration (a local SQS server on loopback)."""
+    parts = urlsplit(queue_url)
+    endpoint = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+    host = (parts.hostname or "").lower()
+    if host == "queue.amazonaws.com":
+        return endpoint, "us-east-1"
+    for pattern in _AWS_SQS_HOSTS:
+        if match := pattern.match(host):
+            return endpoint, match["region"]
+    return endpoint, None
+
+
+def sqs_client_for(queue_url: str) -> Any:
+    """A client that sends every request to the queue's own host.
+
+    botocore does not route by QueueUrl: requests go to the client's endpoint, from
+    `endpoint_url`, else AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL / the config file, else the
+    configured region's SQS endpoint (boto/boto3#677; AWS SDKs and Tools Reference Guide,
+    "Service-specific endpoints", https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html:
+    an endpoint passed to the client constructor always takes effect). So the URL's scheme and host
+    are passed as `endpoint_url`, and an AWS URL's region as `region_name` (SigV4 signs for it).
+    A local server (`local.aws`) hands out URLs on its own host, so nothing local changes.
+    """
+    import boto3
+    from botocore.config import Config
+
+    endpoint, region = queue_endpoint(queue_url)
+    return boto3.client("sqs", endpoint_url=endpoint, region_name=region, config=Config(
+        connect_timeout=2, read_timeout=10, retries={"max_attempts": 3}))
+
+
 class SqsSource:
     """The dead-letter queue: the handler's letters and pointers, and the mapping's on-failure
-    records, mixed. Endpoint from botocore's resolution (`AWS_ENDPOINT_URL_SQS` for a local one)."""
+    records, mixed. Reached at the host of its URL (`sqs_client_for`)."""
 
     def __init__(self, queue_url: str, client: Any = None) -> None:
         self.uri = f"sqs:{queue_url}"
         self.queue_url = queue_url
-        if client is None:
-            import boto3
-            from botocore.config import Config
-
-            client = boto3.client("sqs", config=Config(
-                connect_timeout=2, read_timeout=10, retries={"max_attempts": 3}))
-        self.client = client
+        self.client = client if client is not None else sqs_client_for(queue_url)
         self._seen: set[str] = set()
 
     def batches(self, limit: int | None) -> Iterator[list[StoredMessage]]:
