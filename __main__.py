@@ -15,6 +15,7 @@ from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, Netw
 from components.project_sources import project_sources
 from components.topic import KafkaTopic, KafkaTopicArgs
 from settings import load_settings
+from settings.retention import apply_data_retention
 
 # Pulumi runs the program in the project directory. What each function's Lambda package holds is
 # declared once, by the service's own pyproject.toml: its handler package, the first-party libs it
@@ -26,6 +27,9 @@ LAMBDA_PYTHON = "3.13"  # the functions' runtime is python3.13
 
 # Validated before any resource is registered: a bad key stops here with one clear message.
 settings = load_settings(pulumi.Config(), region=pulumi.Config("aws").get("region"))
+# What `pulumi destroy` keeps (retainData), for every stateful resource of the stack; registered
+# before the first resource so that it sees them all.
+apply_data_retention(settings.data.retain_data)
 kafka_enabled = settings.kafka.enabled
 
 network = Network("network", NetworkArgs(

@@ -88,9 +88,10 @@ class ApiServiceArgs:
     access_log_retention_days: int = default("albAccessLogRetentionDays")
     """Days an access log is kept."""
     desired_count: int = default("apiDesiredCount")
-    """Tasks at creation; afterwards autoscaling owns the count (0 stops the API)."""
+    """Tasks at creation; afterwards autoscaling owns the count. 0 stops the API, also a running
+    one: the scalable target's minimum and maximum become 0 (then `min_count` must be 0)."""
     min_count: int = default("apiMinCount")
-    """Autoscaling minimum."""
+    """Autoscaling minimum (at least 1 to start a stopped API again)."""
     max_count: int = default("apiMaxCount")
     """Autoscaling maximum."""
     cpu: int = default("apiCpu")
@@ -142,8 +143,16 @@ class ApiServiceArgs:
                             "below 1")
         if not self.alarm_actions:
             problems.append("alarm_actions is empty: alarms must notify someone")
+        if self.desired_count == 0 and self.min_count > 0:
+            problems.append(f"desired_count 0 stops the API, but min_count {self.min_count} "
+                            "would keep tasks running: set min_count to 0")
         if problems:
             raise ValueError("invalid ApiServiceArgs: " + "; ".join(problems))
+
+    @property
+    def scaling_range(self) -> tuple[int, int]:
+        """The scalable target's (min, max): (0, 0) when the API is stopped."""
+        return (0, 0) if self.desired_count == 0 else (self.min_count, self.max_count)
 
     @property
     def https(self) -> bool:
@@ -509,6 +518,16 @@ class ApiService(pulumi.ComponentResource):
             desired_count=args.desired_count,
             # No launch_type: it would make ECS ignore the capacity-provider (Spot) strategy.
             capacity_provider_strategies=strategy,
+            # ECS changes the strategy of an existing service only with a new deployment, and
+            # the provider fails the plan of such a change unless this is true
+            # (hashicorp/terraform-provider-aws#43533, pulumi-aws "aws.ecs.Service":
+            # "Updating this argument requires `force_new_deployment = true`"). A constant adds
+            # no diff of its own, so an `up` without changes deploys nothing (no `triggers`,
+            # which would force one every time); it only makes the updates that happen anyway
+            # roll the tasks: the first `up` that sets it, a strategy change, and the few
+            # in-place changes that did not roll them (grace period, load balancers, subnets).
+            # Rolling keeps 100 % healthy (minimum/maximum percent and circuit breaker below).
+            force_new_deployment=True,
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(
                 enable=True, rollback=True),
             deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
@@ -531,11 +550,17 @@ class ApiService(pulumi.ComponentResource):
     def _autoscaling(self, cluster: aws.ecs.Cluster, service: aws.ecs.Service,
                      lb: _LoadBalancer) -> None:
         name, args = self._name, self._args
+        # desired_count 0 stops a running service too: the service's count is autoscaling's
+        # (ignored by `up`), and updating the target "changes the resource's current capacity
+        # to a value that is inside of this range" (Application Auto Scaling API reference,
+        # RegisterScalableTarget, https://docs.aws.amazon.com/autoscaling/application/
+        # APIReference/API_RegisterScalableTarget.html), so (0, 0) scales it to zero.
+        low, high = args.scaling_range
         target = aws.appautoscaling.Target(
             f"{name}-scaling-target", service_namespace="ecs",
             scalable_dimension="ecs:service:DesiredCount",
             resource_id=pulumi.Output.concat("service/", cluster.name, "/", service.name),
-            min_capacity=args.min_count, max_capacity=args.max_count, opts=self._child())
+            min_capacity=low, max_capacity=high, opts=self._child())
         for suffix, metric, target_value, label in (
             ("cpu", "ECSServiceAverageCPUUtilization", args.cpu_target_percent, None),
             ("requests", "ALBRequestCountPerTarget", args.requests_per_target,

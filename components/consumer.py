@@ -323,6 +323,9 @@ class Consumer(pulumi.ComponentResource):
 
     def _dead_letter_bucket(self, key: aws.kms.Key) -> aws.s3.Bucket:
         name = self._name
+        # No force_destroy here (a bucket holding dead letters is kept by default): whether
+        # `pulumi destroy` may empty it is the stack's decision, `retainData`, applied to every
+        # stateful resource by one stack transformation (settings/retention.py).
         bucket = aws.s3.Bucket(f"{name}-dlq-bucket", tags=dict(self._args.tags),
                                opts=self._child())
         aws.s3.BucketServerSideEncryptionConfiguration(

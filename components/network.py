@@ -8,6 +8,13 @@ created once per account by bootstrap/ipam (or by an organisation's delegated IP
 by an application stack. Subnet CIDRs are cut from the VPC's allocated CIDR in the program
 (`subnet_cidr`), not allocated one by one from a subnet pool: that is slower, hits IPAM's
 concurrent-mutation errors, and fails on destroy while IPAM still releases the allocations.
+
+Layout (`subnet_block`): private subnets fill the VPC's blocks from the bottom (AZ i at block i),
+public ones from the top (AZ i at the last block minus i). A subnet's CIDR depends only on its
+tier and AZ index, never on how many AZs there are, so adding or removing an AZ never moves an
+existing subnet: EC2 refuses a subnet that overlaps one that still exists (CreateSubnet,
+InvalidSubnet.Conflict), and Pulumi creates a replacement before it deletes the original. The two
+ends meet only when the VPC is full (2 x AZs blocks: the settings' subnets_fit_the_vpc rule).
 """
 
 from __future__ import annotations
@@ -41,6 +48,17 @@ def subnet_cidr(vpc_cidr: str, netmask_length: int, index: int) -> str:
     return str(ipaddress.ip_network((int(vpc.network_address) + index * size, netmask_length)))
 
 
+def subnet_blocks(vpc_netmask_length: int, subnet_netmask_length: int) -> int:
+    """How many /subnet_netmask_length blocks a /vpc_netmask_length VPC holds."""
+    return 2 ** max(subnet_netmask_length - vpc_netmask_length, 0)
+
+
+def subnet_block(tier: str, index: int, blocks: int) -> int:
+    """The block of the AZ `index` subnet of `tier`: private from the bottom, public from the
+    top, so neither depends on the AZ count (see the module docstring)."""
+    return index if tier == "private" else blocks - 1 - index
+
+
 @dataclass
 class NetworkArgs:
     ipam_pool_id: pulumi.Input[str]
@@ -51,9 +69,19 @@ class NetworkArgs:
     subnet_netmask_length: int = default("subnetNetmaskLength")
     """Netmask of each subnet (one private and one public per AZ)."""
     availability_zone_count: int = default("availabilityZoneCount")
-    """AZs to spread over; the ALB and MSK need at least two."""
+    """AZs to spread over; the ALB and MSK need at least two. Changing it keeps every existing
+    subnet's CIDR (see the layout above); it does replace the MSK Serverless cluster, whose
+    subnets cannot change in place."""
     interface_endpoints: Sequence[str] = FARGATE_ENDPOINTS
     """Short service names (e.g. "ecr.api", "logs", "sts") of the interface endpoints."""
+
+    def __post_init__(self) -> None:
+        blocks = subnet_blocks(self.vpc_netmask_length, self.subnet_netmask_length)
+        if 2 * self.availability_zone_count > blocks:
+            raise ValueError(
+                f"invalid NetworkArgs: {self.availability_zone_count} AZs need "
+                f"{2 * self.availability_zone_count} subnets of /{self.subnet_netmask_length}; "
+                f"a /{self.vpc_netmask_length} VPC holds {blocks}")
 
 
 def _slug(endpoint: str) -> str:
@@ -136,12 +164,14 @@ class Network(pulumi.ComponentResource):
 
     def _subnets(self, vpc: aws.ec2.Vpc) -> tuple[list[aws.ec2.Subnet], list[aws.ec2.Subnet]]:
         """One private and one public subnet per AZ, cut from the VPC's CIDR: private subnets
-        take its first blocks, public ones the next."""
+        take its first blocks, public ones its last (`subnet_block`)."""
         name, args = self._name, self._args
         count = args.availability_zone_count
+        blocks = subnet_blocks(args.vpc_netmask_length, args.subnet_netmask_length)
         zones = self._zones()
 
-        def subnet(kind: str, index: int, block: int) -> aws.ec2.Subnet:
+        def subnet(kind: str, index: int) -> aws.ec2.Subnet:
+            block = subnet_block(kind, index, blocks)
             return aws.ec2.Subnet(
                 f"{name}-{kind}-{index}",
                 vpc_id=vpc.id,
@@ -156,8 +186,8 @@ class Network(pulumi.ComponentResource):
                 opts=self._child(custom_timeouts=pulumi.CustomTimeouts(delete="45m")),
             )
 
-        return ([subnet("private", i, i) for i in range(count)],
-                [subnet("public", i, count + i) for i in range(count)])
+        return ([subnet("private", i) for i in range(count)],
+                [subnet("public", i) for i in range(count)])
 
     def _routing(self, vpc: aws.ec2.Vpc, private_subnets: list[aws.ec2.Subnet],
                  public_subnets: list[aws.ec2.Subnet]) -> aws.ec2.RouteTable:

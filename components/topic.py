@@ -3,10 +3,14 @@
 MSK Serverless is reachable only from the VPC, with IAM authentication, so the topic is made by a
 small Lambda (services/topic_admin) in the private subnets, run by `aws.lambda_.Invocation`, as
 the AWS CDK MSK samples do with a deploy-time Lambda. The Invocation runs the function when it
-is created and again whenever its input (topic, partitions) or the function's code changes
-(pulumi-aws "aws.lambda.Invocation": CREATE_ONLY scope, `triggers`); a function error fails the
-resource, and so the deploy (the provider fails on the response's FunctionError). The function
-creates the topic if missing, grows its partitions, refuses to shrink them and never deletes.
+is created and again whenever its input (topic, partitions), the function's code or the cluster
+changes (pulumi-aws "aws.lambda.Invocation",
+https://www.pulumi.com/registry/packages/aws/api-docs/lambda/invocation/: by default it "only
+invokes the function when the arguments call for a create or replace"; `triggers` is a "map of
+arbitrary keys and values that, when changed, will trigger a re-invocation"). A function error
+fails the resource, and so the deploy (the provider fails on the response's FunctionError). The
+function creates the topic if missing, grows its partitions, refuses to shrink them and never
+deletes.
 
 Whatever writes or reads the topic depends on `ready` (the Invocation), so the API service and
 the event source mapping never start before their topic exists with its partitions.
@@ -160,6 +164,8 @@ class KafkaTopic(pulumi.ComponentResource):
             # CREATE_ONLY (the default): a changed input replaces the resource, i.e. runs the
             # function again; deleting it runs nothing (the topic and its data stay).
             input=json.dumps({"topic": args.topic_name, "partitions": args.partitions}),
-            # A new package (e.g. a fix in the provisioner) runs it again too.
-            triggers={"code_sha256": function.code_sha256},
+            # A new package (e.g. a fix in the provisioner) runs it again too; so does a new
+            # cluster: any vpc_config change (e.g. another AZ) replaces an MSK Serverless
+            # cluster, and its ARN (name and UUID) is new, while nothing else here changes.
+            triggers={"code_sha256": function.code_sha256, "cluster_arn": args.cluster.arn},
             opts=self._child())

@@ -162,7 +162,9 @@ class ApiSettings(BaseModel):
 
     desired_count: Int = setting(
         "apiDesiredCount", 1, "API tasks at the first deploy (autoscaling owns it afterwards); "
-                              "0 stops the API, then apiMinCount must be 0.", ge=0)
+                              "0 stops the API, a running one too (autoscaling's minimum and "
+                              "maximum become 0), then apiMinCount must be 0; restarting needs "
+                              "apiMinCount >= 1.", ge=0)
     min_count: Int = setting("apiMinCount", 1, "Autoscaling minimum number of API tasks.",
                              ge=0)
     max_count: Int = setting("apiMaxCount", 4, "Autoscaling maximum number of API tasks.",
@@ -292,6 +294,19 @@ class ConsumerSettings(BaseModel):
         "Alarm when the consumer's offset lag (records behind) exceeds this.", ge=1)
 
 
+class DataSettings(BaseModel):
+    """What `pulumi destroy` keeps; applied to the whole stack by settings/retention.py."""
+
+    model_config = _MODEL
+
+    retain_data: Bool = setting(
+        "retainData", False,
+        "Keep the data on `pulumi destroy` (prod: true): the MSK cluster, the dead-letter queue, "
+        "the buckets and the KMS keys are protected and, once unprotected, left in the account. "
+        "false: destroy deletes them, buckets with their objects.",
+        source="Pulumi resource options 'protect' and 'retainOnDelete'")
+
+
 class Settings(BaseModel):
     """All sections, plus the region from `aws:region`."""
 
@@ -304,6 +319,7 @@ class Settings(BaseModel):
     ingress: IngressSettings
     alarms: AlarmSettings
     consumer: ConsumerSettings
+    data: DataSettings
 
 
 SECTIONS: dict[str, type[BaseModel]] = {
@@ -313,6 +329,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "ingress": IngressSettings,
     "alarms": AlarmSettings,
     "consumer": ConsumerSettings,
+    "data": DataSettings,
 }
 
 # Keys that no longer exist: refused with the message naming what replaced them.

@@ -80,6 +80,7 @@ EVERY_KEY = {
     "consumerReservedConcurrency": ("consumer.reserved_concurrency", "4", 4),
     "consumerLogRetentionDays": ("consumer.log_retention_days", "30", 30),
     "consumerOffsetLagAlarmThreshold": ("consumer.offset_lag_alarm_threshold", "50", 50),
+    "retainData": ("data.retain_data", "true", True),
 }
 # Some keys are only valid together with others.
 COMPANIONS = {

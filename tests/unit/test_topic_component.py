@@ -63,7 +63,8 @@ def test_the_invocation_asks_for_the_topic_and_reruns_when_the_code_changes(run)
     invocation, function = run.one(INVOCATION), run.one(FUNCTION)
     assert json.loads(invocation.inputs["input"]) == {"topic": "orders", "partitions": 6}
     assert invocation.inputs["functionName"] == function.outputs["name"]
-    assert invocation.inputs["triggers"] == {"code_sha256": function.outputs["codeSha256"]}
+    assert invocation.inputs["triggers"] == {"code_sha256": function.outputs["codeSha256"],
+                                             "cluster_arn": run.one(MSK).outputs["arn"]}
     # CREATE_ONLY: a changed input replaces the invocation (runs again); delete runs nothing.
     assert invocation.inputs.get("lifecycleScope") in (None, "CREATE_ONLY")
     assert function.urn in invocation.dependencies
