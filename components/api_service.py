@@ -297,6 +297,14 @@ class ApiService(pulumi.ComponentResource):
             platforms=[docker_build.Platform.LINUX_ARM64],
             build_args={"BASE_IMAGE": args.base_image} if args.base_image else None,
             push=False,  # no tags: the registry export below pushes by digest only
+            # `pulumi preview` does not build (pulumi-docker-build "Image", buildOnPreview:
+            # "Setting this to false will always skip image builds during previews"; the default
+            # true builds). The PR preview job runs on an x86 runner with the read-only role and
+            # no QEMU, where the arm64 RUN steps fail ("exec format error"); the image is built
+            # and run by the PR's test job (the container tests). A preview shows the image as
+            # changed when its context hash changes, with the digest, and so the task
+            # definition's image, unknown until `up`; unchanged, it keeps the deployed digest.
+            build_on_preview=False,
             exports=[docker_build.ExportArgs(registry=docker_build.ExportRegistryArgs(
                 names=[repository.repository_url], push=True, push_by_digest=True))],
             registries=[docker_build.RegistryArgs(

@@ -90,15 +90,16 @@ _email = matching(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address")
 
 def _domain_name(name: str) -> str:
     labels = name.rstrip(".").split(".")
-    valid = (len(name) <= limits.ACM_DOMAIN_NAME_MAX and len(labels) >= 2 and all(
+    valid = (len(name.rstrip(".")) <= limits.ACM_DOMAIN_NAME_MAX and len(labels) >= 2 and all(
         re.fullmatch(r"[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?", label) for label in labels))
     if not valid:
         raise ValueError("must be a DNS name such as api.example.com (labels of 1-63 letters, "
-                         "digits and '-', at most 253 characters)")
+                         "digits and '-', at most 64 characters: ACM's limit for a "
+                         "certificate's DomainName)")
     return name.rstrip(".").lower()
 
 
-_domain_name.allowed = "a DNS name, e.g. api.example.com"  # type: ignore[attr-defined]
+_domain_name.allowed = "a DNS name of at most 64 characters, e.g. api.example.com"  # type: ignore[attr-defined]
 
 Retention = Annotated[Int, AfterValidator(one_of(*limits.CLOUDWATCH_RETENTION_DAYS))]
 
@@ -124,7 +125,7 @@ class NetworkSettings(BaseModel):
         "ipamPoolId", ...,
         "IPAM pool the VPC's CIDR is allocated from (an existing pool: bootstrap/ipam's output "
         "poolId, or your organisation's delegated IPAM pool).",
-        source="VPC IPAM guide, 'Create an IPAM': one IPAM per account")
+        source="VPC IPAM guide, 'Quotas for your IPAM': IPAMs per Region 1, not adjustable")
     vpc_netmask_length: Int = setting(
         "vpcNetmaskLength", 21, "Netmask length of the VPC CIDR allocated from the pool.",
         ge=limits.VPC_PREFIX[0], le=limits.VPC_PREFIX[1],
@@ -152,7 +153,8 @@ class KafkaSettings(BaseModel):
     topic_partitions: Int = setting(
         "topicPartitions", 3, "Partitions of the topic.",
         ge=1, le=limits.MSK_SERVERLESS_MAX_PARTITIONS,
-        source="Amazon MSK quota, 'MSK Serverless quota': 120 partitions per cluster")
+        source="Amazon MSK quota, 'MSK Serverless quota': 2400 partitions (leaders) per "
+               "cluster for non-compacted topics")
 
 
 class ApiSettings(BaseModel):
@@ -219,7 +221,8 @@ class IngressSettings(BaseModel):
         "domainName", None,
         "Issue an ACM certificate for this name, validated by DNS in hostedZoneId, and serve "
         "HTTPS on it. Exclusive with certificateArn.",
-        source="ACM guide, 'DNS validation'")
+        source="ACM guide, 'DNS validation'; ACM API reference, RequestCertificate: DomainName "
+               "at most 64 characters")
     hosted_zone_id: Annotated[str, AfterValidator(_hosted_zone_id)] | None = setting(
         "hostedZoneId", None, "Route 53 hosted zone of domainName (validation and alias "
                               "records).")

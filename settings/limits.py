@@ -38,11 +38,12 @@ ALB_MIN_AZS = 2
 # Amazon VPC guide, "Subnet CIDR blocks": IPv4 VPC and subnet CIDRs are /16 to /28.
 VPC_PREFIX = (16, 28)
 
-# Amazon MSK quota (https://docs.aws.amazon.com/msk/latest/developerguide/limits.html),
-# "MSK Serverless quota": "Maximum number of partitions: 120" per cluster as read in the
-# published developer guide (awsdocs/amazon-msk-developer-guide, doc_source/limits.md). Our
-# cluster holds one topic, so one topic may use them all.
-MSK_SERVERLESS_MAX_PARTITIONS = 120
+# Amazon MSK developer guide, "Amazon MSK quota" (https://docs.aws.amazon.com/msk/latest/
+# developerguide/limits.html), MSK Serverless quota: "Maximum number of partitions (leaders)":
+# 2400 for non-compacted topics, 120 for compacted topics, per cluster (the 120 of the archived
+# guide, awsdocs/amazon-msk-developer-guide, was the old limit for every topic). Our cluster holds
+# one non-compacted topic (the topic admin sets no cleanup.policy), so it may use them all.
+MSK_SERVERLESS_MAX_PARTITIONS = 2400
 
 # Amazon ECS guide, "Amazon ECS task definition parameters for Fargate", task size: valid
 # cpu -> memory (MiB) combinations for Linux tasks (8 and 16 vCPU: platform 1.4.0 or later).
@@ -66,8 +67,12 @@ CLOUDWATCH_RETENTION_DAYS = (
     2922, 3288, 3653,
 )
 
-# ACM API reference, RequestCertificate: DomainName 1-253 characters.
-ACM_DOMAIN_NAME_MAX = 253
+# ACM API reference, RequestCertificate (https://docs.aws.amazon.com/acm/latest/APIReference/
+# API_RequestCertificate.html), DomainName: "In compliance with RFC 5280, the length of the domain
+# name (technically, the Common Name) that you provide cannot exceed 64 octets (characters),
+# including periods"; only a Subject Alternative Name may be longer (253). We request the
+# certificate for domainName itself, so 64 is its limit.
+ACM_DOMAIN_NAME_MAX = 64
 
 # Amazon S3 guide, "Lifecycle configuration elements": Expiration Days is a positive integer.
 S3_EXPIRATION_MIN_DAYS = 1

@@ -20,7 +20,7 @@ Every other computed output stays unset, so a program that starts to rely on one
 instead of passing on an invented value. The account (`AwsAccount`) outlives a run: pass the
 same one to several runs to deploy several stacks into one account and region; by default a run
 deploys into `AwsAccount.bootstrapped()`, the account as bootstrap/ipam leaves it. It refuses what
-AWS refuses and what settings or the policy pack must catch first: a second IPAM (quota 1),
+AWS refuses and what settings or the policy pack must catch first: a second IPAM (1 per Region),
 a VPC from an unknown or exhausted IPAM pool, a subnet outside its VPC, overlapping another
 one, or outside /16-/28. Components have no provider outputs (multi-language ones, such as
 pulumi-awsx's, are opaque under mocks). An invoke without an entry in INVOKE_RESULTS fails loudly.
@@ -68,9 +68,9 @@ class AwsRefusal(Exception):
     """What AWS would answer with an error; raised from the mocked provider call."""
 
 
-# "Create an IPAM" (Amazon VPC IPAM guide, https://docs.aws.amazon.com/vpc/latest/ipam/
-# create-ipam.html): "You can only create one IPAM"; more only by a quota increase
-# ("Quotas for your IPAM").
+# "Quotas for your IPAM" (Amazon VPC IPAM guide, https://docs.aws.amazon.com/vpc/latest/ipam/
+# quotas-ipam.html): "IPAMs per Region" 1, not adjustable. The mocked account is one Region, so
+# it holds one IPAM.
 IPAM_QUOTA = 1
 # "Subnet CIDR blocks" (Amazon VPC guide): IPv4 VPCs and subnets are /16 to /28.
 VPC_NETMASKS = range(16, 29)
@@ -121,8 +121,8 @@ class AwsAccount:
             if len(self.ipams) >= self.ipam_quota:
                 raise AwsRefusal(
                     f"account {self.account_id} already has {len(self.ipams)} IPAM(s) "
-                    f"({', '.join(self.ipams)}); the quota is {self.ipam_quota} ('Create an "
-                    "IPAM': you can only create one IPAM). Take an existing pool instead.")
+                    f"({', '.join(self.ipams)}); the quota is {self.ipam_quota} per Region, not "
+                    "adjustable ('Quotas for your IPAM'). Take an existing pool instead.")
             self.ipams.append(ipam_id)
 
     def provision(self, pool_id: str, cidr: str) -> None:

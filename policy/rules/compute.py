@@ -1,6 +1,9 @@
-"""Autoscaling owns the task count; what an MSK event source mapping allows."""
+"""Autoscaling owns the task count; what an MSK event source mapping allows; the topic's
+partitions within the MSK Serverless quota."""
 
 from __future__ import annotations
+
+import json
 
 from pulumi_policy import (
     ReportViolation,
@@ -11,12 +14,13 @@ from pulumi_policy import (
 )
 
 from .common import as_list, of_type
-from .limits import MSK_MAPPED_FUNCTION_MAX_TIMEOUT_S
+from .limits import MSK_MAPPED_FUNCTION_MAX_TIMEOUT_S, MSK_SERVERLESS_MAX_PARTITIONS
 
 ECS_SERVICE = "aws:ecs/service:Service"
 SCALING_TARGET = "aws:appautoscaling/target:Target"
 FUNCTION = "aws:lambda/function:Function"
 MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+INVOCATION = "aws:lambda/invocation:Invocation"
 LAMBDA_DEFAULT_TIMEOUT_S = 3
 
 
@@ -71,7 +75,31 @@ def _kafka_error_handling_needs_provisioned_mode(args: ResourceValidationArgs,
                "only; set provisioned pollers or drop them")
 
 
+def _partitions_within_quota(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """The topic is provisioned by a Lambda Invocation whose input names its partitions
+    (components/topic.py); any other Invocation input is not a topic and is left alone."""
+    if args.resource_type != INVOCATION:
+        return
+    try:
+        data = json.loads(args.props.get("input") or "")
+    except (TypeError, ValueError):
+        return
+    partitions = data.get("partitions") if isinstance(data, dict) else None
+    if isinstance(partitions, int) and partitions > MSK_SERVERLESS_MAX_PARTITIONS:
+        report(f"{args.name}: topic {data.get('topic')!r} with {partitions} partitions; an MSK "
+               f"Serverless cluster holds at most {MSK_SERVERLESS_MAX_PARTITIONS} (non-compacted "
+               "topics)")
+
+
 POLICIES = [
+    ResourceValidationPolicy(
+        name="msk-serverless-partitions-within-quota",
+        description="A topic provisioned on MSK Serverless stays within its partition quota, "
+                    f"{MSK_SERVERLESS_MAX_PARTITIONS} partitions (leaders) per cluster for "
+                    "non-compacted topics (Amazon MSK developer guide, 'Amazon MSK quota': "
+                    "MSK Serverless quota).",
+        validate=_partitions_within_quota,
+    ),
     StackValidationPolicy(
         name="autoscaled-ecs-service-ignores-desired-count",
         description="An autoscaled ECS service ignores desiredCount after creation (pulumi-aws "

@@ -18,9 +18,29 @@ def _queues_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> 
         report(f"{args.name}: SQS queue without server-side encryption")
 
 
+# SNS guide, "Managing Amazon SNS encryption keys" (https://docs.aws.amazon.com/sns/latest/dg/
+# sns-key-management.html), "Enable compatibility between event sources from AWS services and
+# encrypted topics": CloudWatch alarms (and the other AWS event sources) publish to an encrypted
+# topic only under "a customer managed key" whose key policy grants the service principal
+# kms:GenerateDataKey* and kms:Decrypt. The AWS managed key alias/aws/sns has a key policy no one
+# can change, so an alarm's notification to such a topic is never delivered.
+AWS_MANAGED_SNS_KEY = "alias/aws/sns"
+
+
+def _is_aws_managed_sns_key(key: str) -> bool:
+    return key == AWS_MANAGED_SNS_KEY or key.endswith(f":{AWS_MANAGED_SNS_KEY}")
+
+
 def _topics_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == TOPIC and not args.props.get("kmsMasterKeyId"):
+    if args.resource_type != TOPIC:
+        return
+    key = args.props.get("kmsMasterKeyId")
+    if not key:
         report(f"{args.name}: SNS topic without a KMS key (kmsMasterKeyId)")
+    elif isinstance(key, str) and _is_aws_managed_sns_key(key):
+        report(f"{args.name}: SNS topic encrypted with the AWS managed key {AWS_MANAGED_SNS_KEY}, "
+               "whose policy cannot let CloudWatch alarms publish; use a customer managed key "
+               "that grants cloudwatch.amazonaws.com kms:GenerateDataKey* and kms:Decrypt")
 
 
 def _repositories_encrypted_with_kms(args: ResourceValidationArgs,
@@ -46,8 +66,10 @@ POLICIES = [
     ),
     ResourceValidationPolicy(
         name="sns-topic-encrypted",
-        description="SNS topics are encrypted with a KMS key (SNS guide, 'Securing Amazon SNS "
-                    "data with server-side encryption').",
+        description="SNS topics are encrypted with a customer managed KMS key, not the AWS "
+                    "managed alias/aws/sns that CloudWatch alarms cannot publish through (SNS "
+                    "guide, 'Managing Amazon SNS encryption keys': enable compatibility between "
+                    "event sources from AWS services and encrypted topics).",
         validate=_topics_encrypted,
     ),
     ResourceValidationPolicy(

@@ -1,4 +1,9 @@
-"""One IPAM per account: only the bootstrap project creates it."""
+"""Only the bootstrap project creates an IPAM.
+
+Amazon VPC IPAM guide, "Quotas for your IPAM" (https://docs.aws.amazon.com/vpc/latest/ipam/
+quotas-ipam.html): "IPAMs per Region" is 1 and not adjustable (Service Quotas L-F8B4A9E6). One
+IPAM manages many Regions (its operating Regions), so this project keeps one per account, in
+bootstrap/ipam's home Region, with a pool per Region; an application stack never makes one."""
 
 from __future__ import annotations
 
@@ -13,14 +18,15 @@ def _only_the_bootstrap_creates_an_ipam(args: ResourceValidationArgs,
                                         report: ReportViolation) -> None:
     if args.resource_type == IPAM and project_of(args.urn) != BOOTSTRAP_PROJECT:
         report(f"{args.name}: an application stack must not create an IPAM; an account can "
-               f"create one, so take an existing pool (ipamPoolId) from {BOOTSTRAP_PROJECT}")
+               f"have one per Region (not adjustable) and {BOOTSTRAP_PROJECT} owns it, so take "
+               f"an existing pool (ipamPoolId) from {BOOTSTRAP_PROJECT}")
 
 
 POLICIES = [
     ResourceValidationPolicy(
         name="one-ipam-per-account",
-        description="Only bootstrap/ipam creates an IPAM (VPC IPAM guide, 'Create an IPAM': "
-                    "you can only create one IPAM).",
+        description="Only bootstrap/ipam creates an IPAM: IPAMs per Region 1, not adjustable "
+                    "(VPC IPAM guide, 'Quotas for your IPAM').",
         validate=_only_the_bootstrap_creates_an_ipam,
     ),
 ]

@@ -11,10 +11,11 @@ from pulumi_policy import (
 )
 
 from .common import PLAIN_HTTP_TAG, as_list, of_type, tags
-from .limits import TLS_POLICIES
+from .limits import ACM_DOMAIN_NAME_MAX, TLS_POLICIES, is_tls13_policy
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
+CERTIFICATE = "aws:acm/certificate:Certificate"
 SSE = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
        "aws:s3/bucketServerSideEncryptionConfigurationV2:"
        "BucketServerSideEncryptionConfigurationV2")
@@ -49,8 +50,19 @@ def _https_unless_plain_http_is_allowed(args: StackValidationArgs,
 def _tls13_policy(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == LISTENER and args.props.get("protocol") == "HTTPS":
         policy = args.props.get("sslPolicy")
-        if policy not in TLS_POLICIES:
-            report(f"{args.name}: TLS policy {policy!r}; use one of {', '.join(TLS_POLICIES)}")
+        if not is_tls13_policy(policy):
+            report(f"{args.name}: TLS policy {policy!r} is not a TLS 1.3 policy; use an "
+                   f"ELBSecurityPolicy-TLS13-* one, e.g. {', '.join(TLS_POLICIES)}")
+
+
+def _acm_domain_name_fits(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != CERTIFICATE:
+        return
+    name = args.props.get("domainName")
+    if isinstance(name, str) and len(name.rstrip(".")) > ACM_DOMAIN_NAME_MAX:
+        report(f"{args.name}: certificate domain name of {len(name.rstrip('.'))} characters; "
+               f"ACM refuses a DomainName over {ACM_DOMAIN_NAME_MAX} (put longer names in "
+               "subjectAlternativeNames)")
 
 
 def _for_bucket(resources, types: tuple[str, ...], bucket: str):
@@ -89,9 +101,18 @@ POLICIES = [
     ),
     ResourceValidationPolicy(
         name="alb-tls13-policy",
-        description="HTTPS listeners use a TLS 1.3 security policy (ELB guide, 'Security "
+        description="HTTPS listeners use a TLS 1.3 security policy, any "
+                    "ELBSecurityPolicy-TLS13-* one, the post-quantum -PQ- ones AWS recommends "
+                    "included (ELB guide, 'Security "
                     "policies for your Application Load Balancer').",
         validate=_tls13_policy,
+    ),
+    ResourceValidationPolicy(
+        name="acm-domain-name-at-most-64",
+        description=f"An ACM certificate's domain name has at most {ACM_DOMAIN_NAME_MAX} "
+                    "characters (ACM API Reference, RequestCertificate: DomainName, RFC 5280's "
+                    "Common Name).",
+        validate=_acm_domain_name_fits,
     ),
     StackValidationPolicy(
         name="alb-access-logs-encrypted-with-lifecycle",

@@ -69,6 +69,9 @@ def test_the_pack_checks_the_limits_the_settings_enforce():
         settings.limits.MSK_MAPPED_FUNCTION_MAX_TIMEOUT_S
     assert pack_limits.ALB_MAX_SUBNET_PREFIX == settings.limits.ALB_MAX_SUBNET_PREFIX
     assert TLS_POLICY in pack_limits.TLS_POLICIES
+    assert pack_limits.ACM_DOMAIN_NAME_MAX == settings.limits.ACM_DOMAIN_NAME_MAX
+    assert pack_limits.MSK_SERVERLESS_MAX_PARTITIONS == \
+        settings.limits.MSK_SERVERLESS_MAX_PARTITIONS
 
 
 # --- one rule at a time ------------------------------------------------------------------------
@@ -304,7 +307,7 @@ def test_no_resource_policy_allows_anyone():
     ("sqs-encrypted", lambda: aws.sqs.Queue("r"),
      lambda: aws.sqs.Queue("r", sqs_managed_sse_enabled=True)),
     ("sns-topic-encrypted", lambda: aws.sns.Topic("r"),
-     lambda: aws.sns.Topic("r", kms_master_key_id="alias/aws/sns")),
+     lambda: aws.sns.Topic("r", kms_master_key_id="arn:aws:kms:us-east-1:123456789012:key/1")),
     ("ecr-encrypted-with-kms", lambda: aws.ecr.Repository("r"),
      lambda: aws.ecr.Repository("r", encryption_configurations=[{"encryption_type": "KMS"}])),
     ("kms-key-rotation", lambda: aws.kms.Key("r"),

@@ -169,9 +169,9 @@ BAD_CONFIG = [
     ({"topicName": ".."}, "topicName", "not '.' or '..'"),
     ({"topicName": "x" * 250}, "topicName", "1-249"),
     ({"topicName": "events\n"}, "topicName", "Kafka topic names"),
-    ({"topicPartitions": "0"}, "topicPartitions", "from 1 to 120"),
-    # Amazon MSK quota, "MSK Serverless quota": partitions per cluster.
-    ({"topicPartitions": "121"}, "topicPartitions", "from 1 to 120"),
+    ({"topicPartitions": "0"}, "topicPartitions", "from 1 to 2400"),
+    # Amazon MSK quota, "MSK Serverless quota": partitions (leaders) per cluster.
+    ({"topicPartitions": "2401"}, "topicPartitions", "from 1 to 2400"),
     ({"apiDesiredCount": "-1"}, "apiDesiredCount", ">= 0"),
     ({"apiDesiredCount": "0"}, "apiDesiredCount", "apiMinCount to 0"),
     ({"apiMinCount": "5"}, "apiMaxCount", ">= apiMinCount"),
