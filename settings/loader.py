@@ -17,6 +17,19 @@ from settings import fields
 from settings.checks import CHECKS
 from settings.declarations import RETIRED_KEYS, SECTIONS, Settings
 
+# Values in the example stack files that stand for the user's own (Pulumi.dev.yaml,
+# Pulumi.prod.yaml); each refused with the command or place that gives the real value.
+PLACEHOLDER_PREFIX = "REPLACE_WITH_"
+PLACEHOLDER_HINTS = {
+    "ipamPoolId": "run `pulumi -C bootstrap/ipam stack output poolId` (README \"Deploy to AWS\", "
+                  "step 1), then `pulumi config set ipamPoolId <that id>`",
+    "domainName": "set the API's DNS name, in a Route 53 public zone of this account "
+                  "(`pulumi config set domainName api.<your domain>`), or use certificateArn",
+    "hostedZoneId": "the id of domainName's Route 53 zone: `aws route53 list-hosted-zones-by-name "
+                    "--dns-name <your domain> --query 'HostedZones[0].Id'`",
+    "alarmEmail": "the address that receives the alarms (`pulumi config set alarmEmail ...`)",
+}
+
 
 class Reader:
     """Validated values by config key, which keys were set, and the problems found."""
@@ -46,6 +59,18 @@ class Reader:
         value = self.config.get(key)
         return None if value is None or value == "" else value
 
+    def placeholder(self, key: str, raw: str) -> bool:
+        """The example stack files ship account-specific values as placeholders that no AWS
+        value looks like, so a stack copied without the setup step stops here, not in AWS after
+        the image build."""
+        if not raw.startswith(PLACEHOLDER_PREFIX):
+            return False
+        hint = PLACEHOLDER_HINTS.get(key, "set it to your own value")
+        self.problems.append(f"{self.config.full_key(key)} = {raw!r} is the example's "
+                             f"placeholder: {hint}")
+        self._bad.add(key)
+        return True
+
     def read(self, model: type[BaseModel]) -> dict[str, Any]:
         """The model's fields by name: validated values, defaults for unset keys."""
         section: dict[str, Any] = {}
@@ -57,6 +82,8 @@ class Reader:
                     self.problems.append(f"{self.config.full_key(key)} is not set: "
                                          f"{field.description}")
                     self._bad.add(key)
+                value = field.default if not field.is_required() else None
+            elif self.placeholder(key, raw):
                 value = field.default if not field.is_required() else None
             else:
                 self._set.add(key)

@@ -795,10 +795,26 @@ def run_main(config: Mapping[str, Any] | None = None, **kwargs: Any) -> PulumiRu
     return run
 
 
-def stack_config(stack: str, project_dir: Path = PROJECT_ROOT) -> dict[str, Any]:
-    """The `config:` block of Pulumi.<stack>.yaml, as the CLI would pass it."""
+# The example stack files' placeholders (refused by the settings: settings/loader.py) and what
+# the mocked account holds in their place, so the examples run here as a set-up account's would.
+EXAMPLE_VALUES = {
+    "REPLACE_WITH_POOL_ID": BOOTSTRAPPED_POOL_ID,
+    "REPLACE_WITH_DOMAIN_NAME": "api.example.com",
+    "REPLACE_WITH_HOSTED_ZONE_ID": "Z0123456789EXAMPLE0AB",
+    "REPLACE_WITH_ALARM_EMAIL": "oncall@example.com",
+}
+
+
+def stack_config(stack: str, project_dir: Path = PROJECT_ROOT, *,
+                 placeholders: bool = False) -> dict[str, Any]:
+    """The `config:` block of Pulumi.<stack>.yaml, as the CLI would pass it, with the example's
+    placeholders replaced by the mocked account's values (`placeholders=True` keeps them)."""
     data = yaml.safe_load((project_dir / f"Pulumi.{stack}.yaml").read_text()) or {}
-    return dict(data.get("config") or {})
+    config = dict(data.get("config") or {})
+    if placeholders:
+        return config
+    return {key: EXAMPLE_VALUES.get(value, value) if isinstance(value, str) else value
+            for key, value in config.items()}
 
 
 def resolve(value: Any) -> Any:
