@@ -121,6 +121,10 @@ def _add_routes(app: FastAPI, publisher: Publisher) -> None:
             alias=idempotency.HEADER, pattern=idempotency.PATTERN,
             max_length=idempotency.MAX_LENGTH, description=idempotency.DESCRIPTION)] = None,  # type: ignore[assignment]
     ) -> Response:
+        if idempotency_key is not None and len(request.headers.getlist(idempotency.HEADER)) > 1:
+            # FastAPI would take the first copy; two keys are not one logical request (27.3).
+            item = {"parameter": f"header {idempotency.HEADER}", "problem": "given more than once"}
+            return problem(400, f"{item['parameter']}: {item['problem']}", errors=[item])
         return await answer_current_time(publisher, request.scope, name, idempotency_key)
 
     @app.get("/healthcheck", summary="Liveness (no dependency checks).", response_model=Status,

@@ -14,12 +14,22 @@ definition's stopTimeout: on Fargate "if the parameter is not specified, the def
 request waits at most KAFKA_SEND_TIMEOUT_MS (<= 20 s), so the graceful period is that plus 1 s:
 every in-flight request gets its real answer (200 or 503, never a cancelled 500), then the
 producer flush (<= 5 s) still fits before the kill.
+
+Signals: uvicorn installs its SIGINT/SIGTERM handlers with signal.signal in the supervisor and in
+each worker, so the server stops on SIGINT even when started with SIGINT ignored (as a shell
+starts a background job). A worker dies with its supervisor, even a SIGKILLed one: otherwise it
+would keep serving on the shared socket with nobody left to stop it (`die_with_supervisor`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import math
+import multiprocessing
+import os
 import resource
+import signal
+import sys
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
@@ -39,10 +49,32 @@ class ServerConfig(uvicorn.Config):
     """uvicorn's Config plus the guarded protocol's limits. The supervisor pickles the config
     into each worker process, so the limits travel with it."""
 
-    def __init__(self, *args, request_read_timeout_s: float, max_connections: int, **kwargs):
+    def __init__(self, *args, request_read_timeout_s: float, max_connections: int,
+                 max_request_head_bytes: int, max_request_headers: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.request_read_timeout_s = request_read_timeout_s
         self.max_connections = max_connections
+        self.max_request_head_bytes = max_request_head_bytes
+        self.max_request_headers = max_request_headers
+
+    def load(self) -> None:
+        """Runs in each worker before it imports the app (the supervisor never loads)."""
+        die_with_supervisor()
+        super().load()
+
+
+def die_with_supervisor() -> None:
+    """In a worker (a multiprocessing child of the supervisor): SIGKILL when the supervisor dies.
+
+    prctl(2) PR_SET_PDEATHSIG, Linux only; it follows the supervisor thread that started the
+    worker, its main thread, which lives until the supervisor exits. A supervisor that died before
+    the prctl is no longer the parent: the worker then goes at once."""
+    parent = multiprocessing.parent_process()
+    if parent is None or sys.platform != "linux":
+        return
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG, <linux/prctl.h>
+    if os.getppid() != parent.pid:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def server_config(settings: Settings) -> ServerConfig:
@@ -64,6 +96,8 @@ def server_config(settings: Settings) -> ServerConfig:
         timeout_graceful_shutdown=graceful_shutdown_s(settings),
         request_read_timeout_s=settings.request_read_timeout_s,
         max_connections=settings.max_connections,
+        max_request_head_bytes=settings.max_request_head_bytes,
+        max_request_headers=settings.max_request_headers,
     )
 
 

@@ -25,6 +25,18 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-load-balancer-attributes.html).
 ALB_DEFAULT_IDLE_TIMEOUT_S = 60
 DEFAULT_KEEPALIVE_TIMEOUT_S = ALB_DEFAULT_IDLE_TIMEOUT_S + 15
+# The ALB's own HTTP header quotas: "Request line 16 K", "Single header 16 K", "Whole request
+# header 64 K" (Quotas for your Application Load Balancers, "HTTP headers",
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html).
+# Our bound on a request's head (request line + header fields) is a little above what the ALB
+# lets through (16 K + 64 K) plus the X-Forwarded-*/X-Amzn-Trace-Id fields it adds, so it never
+# refuses what the ALB forwards, and still bounds a worker's memory when reached directly.
+ALB_MAX_REQUEST_LINE_BYTES = 16 * 1024
+ALB_MAX_REQUEST_HEADERS_BYTES = 64 * 1024
+DEFAULT_MAX_REQUEST_HEAD_BYTES = 96 * 1024
+# The ALB has no quota on the number of header fields; 100 is Apache httpd's LimitRequestFields
+# default, far above what clients send, and bounds the per-field overhead of tiny fields.
+DEFAULT_MAX_REQUEST_HEADERS = 100
 
 _HOST_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
 _TRUE = {"1", "true", "yes", "on"}
@@ -179,6 +191,14 @@ VARIABLES: tuple[Variable, ...] = (
              "or of the connection's opening; slower clients get 408 and are disconnected"),
     Variable("HTTP_MAX_CONNECTIONS", "max_connections", 1000, _integer(1, 60_000),
              "open connections per worker; more are answered 503 and closed at once"),
+    Variable("HTTP_MAX_REQUEST_HEAD_BYTES", "max_request_head_bytes",
+             DEFAULT_MAX_REQUEST_HEAD_BYTES, _integer(8192, 1024 * 1024),
+             "bytes of a request's head (request line and header fields); a larger one is "
+             "answered 431 and the connection closed. Above the ALB's own limits (request line "
+             "16 K + request headers 64 K)"),
+    Variable("HTTP_MAX_REQUEST_HEADERS", "max_request_headers", DEFAULT_MAX_REQUEST_HEADERS,
+             _integer(16, 10_000),
+             "header fields per request; more are answered 431 and the connection closed"),
     Variable("LOG_LEVEL", "log_level", "INFO", _choice(LOG_LEVELS),
              "log level; no level writes credentials, signatures or tokens"),
 )
@@ -205,6 +225,8 @@ class Settings:
     keepalive_timeout_s: int
     request_read_timeout_s: int
     max_connections: int
+    max_request_head_bytes: int
+    max_request_headers: int
     log_level: str
 
 
