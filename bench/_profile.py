@@ -16,6 +16,8 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from local.processes import die_with_parent
+
 # The first path component that names where the time goes, most specific first.
 _BUCKETS = (
     ("kafka/", "kafka-python"),
@@ -52,7 +54,8 @@ def record(pids: Iterable[int], seconds: float, out_prefix: Path) -> list[subpro
     return [subprocess.Popen(
         [exe, "record", "-p", str(pid), "-d", str(max(1, round(seconds))), "-r", "200",
          "--threads", "--gil", "--nonblocking", "-f", "raw", "-o", f"{out_prefix}.{pid}.txt"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for pid in pids]
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent()) for pid in pids]  # no recorder outlives the benchmark
 
 
 def _parse(line: str) -> tuple[str, list[tuple[str, str]], int] | None:

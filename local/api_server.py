@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from local.ports import free_loopback_port as free_port
+from local.processes import die_with_parent
 
 __all__ = ["ApiServer", "free_port", "launch_api_server"]
 STARTUP_TIMEOUT_S = 30.0
@@ -110,6 +111,8 @@ def launch_api_server(env: dict, log_dir: Path, topic: str | None = None,
             # Its own session: a terminal Ctrl-C reaches only our process, which then stops the
             # API before the consumer and the broker (the order that loses nothing).
             start_new_session=True,
+            # It dies with us, even on SIGKILL; its workers die with it (event_api/server.py).
+            preexec_fn=die_with_parent(),
         )
     server = ApiServer(process=process, port=port, log_path=log_path, env=full_env)
     try:

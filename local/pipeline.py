@@ -24,6 +24,12 @@ after the demo with `--exit-after-demo`. Shutdown goes API → consumer → brok
 and first waits until the consumer has committed everything in the topic, so nothing the API
 acknowledged is left unconsumed. (The local SQS/S3 server keeps its queue in memory: replay
 before stopping.)
+
+SIGINT and SIGTERM stop it whatever it is doing and however it was started (handlers installed
+explicitly: a script's background job inherits SIGINT ignored, see local/processes.py), within
+SHUTDOWN_BOUND_S; a second one cuts the wait for the consumer short, says what it left
+unconsumed, and everything is stopped within HURRIED_BOUND_S of it. Every process started here
+dies with this one, even if it is SIGKILLed (PR_SET_PDEATHSIG, local/processes.py).
 """
 
 from __future__ import annotations
@@ -31,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 import tempfile
 import threading
@@ -52,9 +57,17 @@ from local.esm.emulated import (
 from local.functions import emulated, localized
 from local.kafka import LocalKafka
 from local.lambda_runtime import LambdaRuntimeError, ensure_toolchain
+from local.processes import StopSignals, kill_descendants
 from testing.deployables import DeployablesError, StackDeployables, stack_deployables
 
 DRAIN_TIMEOUT_S = 60.0
+# From the first SIGINT/SIGTERM to the exit, whatever is running: the API's graceful stop
+# (<= 30 s: in-flight sends, then the producer's flush), the wait for the consumer
+# (<= DRAIN_TIMEOUT_S), then the consumer, the broker and the SQS/S3 server (seconds each, each
+# bounded). Past the bound, or HURRIED_BOUND_S after a further signal, the watchdog kills what
+# is left and exits.
+SHUTDOWN_BOUND_S = 120.0
+HURRIED_BOUND_S = 30.0
 DEFAULT_STACK = "dev"
 
 
@@ -112,19 +125,55 @@ def _end_offsets(broker: LocalKafka, topic: str) -> dict[str, int]:
         consumer.close()
 
 
-def _drain(broker: LocalKafka, topic: str, consumed: ConsumedEvents) -> bool:
-    """Wait until the mapping has committed up to the end of every partition."""
+def _left(ends: dict[str, int], committed: dict[str, int]) -> dict[str, int]:
+    """Records per partition past its committed offset."""
+    return {k: end - committed.get(k, 0) for k, end in ends.items() if end > committed.get(k, 0)}
+
+
+def _drain(broker: LocalKafka, topic: str, consumed: ConsumedEvents,
+           hurry: threading.Event) -> bool:
+    """Wait until the mapping has committed up to the end of every partition, at most
+    DRAIN_TIMEOUT_S, and not once `hurry` is set (a further signal)."""
     ends = _end_offsets(broker, topic)
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    while time.monotonic() < deadline:
-        behind = {k: v for k, v in ends.items() if v and consumed.committed.get(k, 0) < v}
-        if not behind:
-            say(f"all {sum(ends.values())} records in '{topic}' consumed and committed")
-            return True
-        time.sleep(0.2)
-    say(f"WARNING: consumer still behind after {DRAIN_TIMEOUT_S:.0f} s: {behind} "
-        f"(committed {consumed.committed}); the records stay in the broker's log")
-    return False
+    if left := _left(ends, consumed.committed):
+        say(f"waiting until the consumer has committed the {sum(left.values())} records left "
+            f"in '{topic}' (at most {DRAIN_TIMEOUT_S:.0f} s; Ctrl-C again stops without waiting)")
+    while left := _left(ends, consumed.committed):
+        if hurry.is_set() or time.monotonic() >= deadline:
+            why = "drain cut short" if hurry.is_set() else (
+                f"WARNING: consumer still behind after {DRAIN_TIMEOUT_S:.0f} s")
+            say(f"{why}: {sum(left.values())} records left unconsumed in '{topic}' "
+                f"({', '.join(f'{k}: {n}' for k, n in sorted(left.items()))}; end offsets "
+                f"{ends}, committed {consumed.committed}); they stay in the broker's log, "
+                "uncommitted, for the consumer's next start")
+            return False
+        hurry.wait(0.2)
+    say(f"all {sum(ends.values())} records in '{topic}' consumed and committed")
+    return True
+
+
+class Watchdog:
+    """The shutdown's hard bound: past its deadline, kill every process started here and exit.
+
+    A thread started up front; signal handlers only move the deadline (no lock, no thread start
+    inside a handler, which could deadlock on the main thread's own locks)."""
+
+    def __init__(self) -> None:
+        self.deadline: float | None = None
+        threading.Thread(target=self._run, name="shutdown-watchdog", daemon=True).start()
+
+    def arm(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        if self.deadline is None or deadline < self.deadline:
+            self.deadline = deadline
+
+    def _run(self) -> None:
+        while self.deadline is None or time.monotonic() < self.deadline:
+            time.sleep(0.2)
+        say("shutdown did not finish within its bound: killing what is left")
+        kill_descendants()
+        os._exit(1)
 
 
 def _demo(base_url: str, consumed: ConsumedEvents, count: int) -> bool:
@@ -197,20 +246,29 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--port must be 1-65535, got {args.port}")
     if args.demo_events < 0:
         parser.error(f"--demo-events must be >= 0, got {args.demo_events}")
+    watchdog = Watchdog()
+    hurry = threading.Event()
+
+    def on_signal(signum: int, repeated: bool) -> None:
+        if repeated:
+            hurry.set()
+        watchdog.arm(HURRIED_BOUND_S if repeated else SHUTDOWN_BOUND_S)
+
+    signals = StopSignals(on_signal).install()
     try:
         stack = _stack(args.stack)
         toolchain = ensure_toolchain()
     except (DeployablesError, LambdaRuntimeError) as error:
         say(f"ERROR: {error}")
         return 2
+    except KeyboardInterrupt as interrupt:  # nothing started yet
+        say(f"{interrupt or 'SIGINT'}: stopping")
+        return 0
     mapping = stack.mapping
     topic = mapping.topics[0]
 
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="event-pipeline-"))
     work.mkdir(parents=True, exist_ok=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-
     say(f"work dir {work}")
     broker = LocalKafka(work / "kafka")
     aws = LocalAws(work / "aws")
@@ -277,34 +335,56 @@ def main(argv: list[str] | None = None) -> int:
             ok = _demo(api.base_url, consumed, args.demo_events)
         if not args.exit_after_demo:
             say("running; Ctrl-C stops everything")
-            while not stop.wait(0.5):
+            while True:
+                time.sleep(0.5)
                 if api.process.poll() is not None:
                     say(f"the API exited unexpectedly ({api.process.returncode}); "
                         f"see {api.log_path}")
                     ok = False
                     break
-    except KeyboardInterrupt:
-        say("Ctrl-C: stopping")
+    except KeyboardInterrupt as interrupt:  # the first SIGINT or SIGTERM (StopSignals)
+        say(f"{interrupt or 'SIGINT'}: stopping (within {SHUTDOWN_BOUND_S:.0f} s; again to stop "
+            "without waiting for the consumer)")
     except Exception as exc:  # noqa: BLE001 - one clear line, then the orderly shutdown below
         say(f"ERROR: {exc}")
         ok = False
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown
-        if api is not None:
-            code = api.terminate()
-            say(f"API stopped (exit {code})")
-        if esm is not None and broker.is_running():
-            if esm.error is None:
-                ok = _drain(broker, topic, consumed) and ok
-            esm.stop()
-            say("consumer stopped")
-        if consumer_function is not None:
-            consumer_function.stop()
-        broker.stop()
-        say("Kafka stopped")
-        aws.stop()
-        say("SQS/S3 server stopped")
+        signals.shutting_down()  # from here a signal only hurries the shutdown, never cuts it
+        ok = _shutdown(api, esm, consumer_function, broker, aws, topic, consumed, hurry) and ok
     return 0 if ok else 1
+
+
+def _shutdown(api, esm, consumer_function, broker: LocalKafka, aws: LocalAws, topic: str,
+              consumed: ConsumedEvents, hurry: threading.Event) -> bool:
+    """API, then (once the consumer has caught up) consumer, broker, SQS/S3 server. Every step
+    runs even if one before it failed; False if anything was lost or failed."""
+    ok = True
+
+    def step(action, done: str = "") -> None:
+        nonlocal ok
+        try:
+            result = action()
+            if done:
+                say(done.format(result))
+        except Exception as exc:  # noqa: BLE001 - say it and go on stopping the rest
+            say(f"ERROR while stopping: {exc!r}")
+            ok = False
+
+    if api is not None:
+        step(api.terminate, "API stopped (exit {})")
+    if esm is not None:
+        if esm.error is None and broker.is_running():
+            ok = _drain(broker, topic, consumed, hurry) and ok
+        esm.request_stop()
+        if hurry.is_set() and consumer_function is not None:
+            # The in-flight invocation fails at once and its batch stays uncommitted.
+            step(consumer_function.stop, "consumer's emulator stopped")
+        step(esm.stop, "consumer stopped")
+    if consumer_function is not None:
+        step(consumer_function.stop)
+    step(broker.stop, "Kafka stopped")
+    step(aws.stop, "SQS/S3 server stopped")
+    return ok
 
 
 if __name__ == "__main__":

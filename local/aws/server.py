@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from local.ports import free_loopback_port
+from local.processes import die_with_parent
 
 STARTUP_TIMEOUT_S = 30.0
 REGION = "us-east-1"
@@ -55,7 +56,17 @@ class LocalAws:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                start_new_session=True)
+                # Its own session (a terminal's Ctrl-C reaches only us), dying with us.
+                start_new_session=True, preexec_fn=die_with_parent())
+        try:
+            self._wait_ready()
+        except BaseException:  # not ready, or interrupted while waiting
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -64,11 +75,10 @@ class LocalAws:
             try:
                 # moto's own reset/health endpoint answers once the server is up.
                 if httpx.get(f"{self.endpoint}/moto-api/data.json", timeout=1.0).status_code == 200:
-                    return self
+                    return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        self.stop()
         raise RuntimeError(f"local AWS server not ready after {STARTUP_TIMEOUT_S:.0f} s; "
                            f"see {self.log_path}")
 

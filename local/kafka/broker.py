@@ -49,6 +49,7 @@ from local.kafka.principals import (
 )
 from local.kafka.tls import LOOPBACK, write_certificates
 from local.ports import free_loopback_port
+from local.processes import die_with_parent
 
 log = logging.getLogger("local.kafka")
 
@@ -135,6 +136,7 @@ class LocalKafka:
                 self._java_command("kafka.Kafka", str(self._properties_file)),
                 stdin=subprocess.DEVNULL, stdout=log_out, stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C reaches us; we stop the broker in order
+                preexec_fn=die_with_parent(),  # and it dies with us, even on SIGKILL
             )
         if not self._atexit_registered:
             atexit.register(self.stop)
@@ -443,7 +445,8 @@ class LocalKafka:
         )
         try:
             done = subprocess.run(
-                command, capture_output=True, text=True, timeout=120, check=False
+                command, capture_output=True, text=True, timeout=120, check=False,
+                preexec_fn=die_with_parent(),
             )
         except subprocess.TimeoutExpired as exc:
             raise LocalKafkaError("formatting Kafka storage took over 120s") from exc

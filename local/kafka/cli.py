@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 from local.kafka.broker import LocalKafka
 from local.kafka.jars import LIB_DIR, VALIDATOR_JAR, LocalKafkaError, ensure_jars
 from local.kafka.policies import ADMIN
+from local.processes import Interrupted, StopSignals
 
 
 def _print_connection_info(kafka: LocalKafka, env_json: str | None) -> None:
@@ -79,34 +79,32 @@ def main(argv: list[str] | None = None) -> int:
             print(f"jars ready: {LIB_DIR} and {VALIDATOR_JAR}")
             return 0
         kafka = LocalKafka(args.work_dir, authorize=not args.no_authorization)
-        stop_requested = False
-
-        def request_stop(signum: int, frame: object) -> None:
-            nonlocal stop_requested
-            stop_requested = True
-
-        # Explicit handlers: a shell's background job inherits SIGINT as ignored.
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
-        kafka.start()
+        # Explicit handlers (a shell's background job inherits SIGINT ignored): the first
+        # SIGINT/SIGTERM interrupts whatever runs, starting included; the broker is then stopped
+        # (<= STOP_TIMEOUT_S, then killed) and further signals wait for that.
+        signals = StopSignals().install()
         try:
-            for topic in args.topic:
-                kafka.create_topic(topic, group=args.group)
-            if args.env_json:
-                kafka.write_connection_info(args.env_json)
-            _print_connection_info(kafka, args.env_json)
-            while not stop_requested and kafka.is_running():
-                time.sleep(0.5)
-            if not kafka.is_running() and not stop_requested:
+            kafka.start()  # stops the broker itself if interrupted
+            try:
+                for topic in args.topic:
+                    kafka.create_topic(topic, group=args.group)
+                if args.env_json:
+                    kafka.write_connection_info(args.env_json)
+                _print_connection_info(kafka, args.env_json)
+                while kafka.is_running():
+                    time.sleep(0.5)
                 print(f"broker exited; last log lines:\n{kafka.log_tail()}", file=sys.stderr)
                 return 1
-        finally:
-            print("stopping local Kafka ...", flush=True)
-            kafka.stop()
-            if args.env_json:
-                # Stale connection details would send other processes to a dead broker.
-                Path(args.env_json).unlink(missing_ok=True)
-        return 0
+            finally:
+                signals.shutting_down()
+                print("stopping local Kafka ...", flush=True)
+                kafka.stop()
+                if args.env_json:
+                    # Stale connection details would send other processes to a dead broker.
+                    Path(args.env_json).unlink(missing_ok=True)
+        except Interrupted as interrupt:
+            print(f"{interrupt}: local Kafka stopped", flush=True)
+            return 0
     except LocalKafkaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

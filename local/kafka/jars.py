@@ -13,6 +13,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from local.processes import die_with_parent
+
 log = logging.getLogger("local.kafka")
 
 LOCAL_DIR = Path(__file__).resolve().parents[1]
@@ -43,7 +45,7 @@ def _run_maven(args: list[str], cwd: Path) -> None:
     try:
         done = subprocess.run(
             [mvn, "-q", "-B", *args], cwd=cwd, capture_output=True, text=True,
-            timeout=MAVEN_TIMEOUT_S, check=False,
+            timeout=MAVEN_TIMEOUT_S, check=False, preexec_fn=die_with_parent(),
         )
     except subprocess.TimeoutExpired as exc:
         raise LocalKafkaError(f"mvn {' '.join(args)} took over {MAVEN_TIMEOUT_S:.0f}s") from exc

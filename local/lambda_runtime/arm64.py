@@ -49,6 +49,7 @@ from local.lambda_runtime.emulator import (
 )
 from local.lambda_runtime.toolchain import LambdaRuntimeError
 from local.ports import free_loopback_port
+from local.processes import die_with_parent
 
 SANDBOX_SCRIPT = Path(__file__).with_name("arm64_sandbox.sh")
 # The RIE listens at once, but it is an arm64 Go binary starting under qemu.
@@ -116,7 +117,9 @@ class Arm64LambdaEmulator(LambdaEmulator):
             self._process = subprocess.Popen(
                 command, cwd="/", env=self._guest_environment(),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
+                # Dies with us even on SIGKILL; its pid namespace (--kill-child) takes the RIE
+                # and the runtime with it (local/processes.py).
+                start_new_session=True, preexec_fn=die_with_parent(),
             )
         # trust_env=False: a proxy from the environment must never carry loopback traffic.
         self._client = httpx.Client(trust_env=False)

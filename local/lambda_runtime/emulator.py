@@ -29,6 +29,7 @@ import httpx
 
 from local.lambda_runtime.toolchain import LambdaRuntimeError, Toolchain, ensure_toolchain
 from local.ports import free_loopback_port
+from local.processes import die_with_parent
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 READY_TIMEOUT_S = 10.0
@@ -51,6 +52,20 @@ RESERVED_KEYS = frozenset({
 # Lambda", https://docs.aws.amazon.com/lambda/latest/dg/troubleshooting-invocation.html).
 TIMEOUT_BODY_PREFIX = "Task timed out after"
 TIMEOUT_ERROR_TYPE = "Sandbox.Timedout"
+# How the RIE starts the runtime so that it dies with the RIE: the RIE gets PR_SET_PDEATHSIG from
+# us, but a fork()ed child does not inherit it (prctl(2)), so the runtime sets its own and then
+# execs the real command, `python3.13 -m awslambdaric <handler>` with the same argv and
+# environment (the setting survives execve). Its parent is the RIE, our session's leader (the
+# runtime is in a process group of its own, same session); any other parent means the RIE died
+# before the prctl. Caveat (prctl(2)): the signal follows the RIE *thread* that forked the
+# runtime; Go keeps its OS threads for the life of the process.
+DIE_WITH_RIE = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None).prctl(1, signal.SIGKILL)\n"
+    "if os.getppid() != os.getsid(0):\n"
+    "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    "os.execv(sys.argv[1], sys.argv[1:])\n"
+)
 
 
 @dataclass(frozen=True)
@@ -118,16 +133,19 @@ class LambdaEmulator:
             str(tools.rie),
             "--runtime-interface-emulator-address", f"127.0.0.1:{self.port}",
             "--runtime-api-address", runtime_api,
+            str(tools.python), "-I", "-S", "-c", DIE_WITH_RIE,
+            # The RIE takes the last argument for the handler (getBootstrap, rie/run.go).
             str(tools.python), "-m", "awslambdaric", self.spec.handler,
         ]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             # Its own session: stop() finds every process of this emulator by session id, the
-            # runtime included (the RIE puts the runtime in a process group of its own).
+            # runtime included (the RIE puts the runtime in a process group of its own). It dies
+            # with us, even on SIGKILL, and the runtime with it (DIE_WITH_RIE).
             self._process = subprocess.Popen(
                 command, cwd=self.spec.package_dir, env=self._environment(tools),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
+                start_new_session=True, preexec_fn=die_with_parent(),
             )
         # trust_env=False: a proxy from the environment must never carry loopback traffic.
         self._client = httpx.Client(trust_env=False)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from local.image import cache_dir
+from local.processes import die_with_parent
 
 REQUIREMENTS = Path(__file__).with_name("requirements.txt")
 RIC_PACKAGE = "awslambdaric"
@@ -254,7 +255,7 @@ def _run(command: Sequence[str], what: str, timeout_s: float = 900, **kwargs) ->
     try:
         result = subprocess.run(
             list(command), capture_output=True, text=True, check=False, timeout=timeout_s,
-            **kwargs,
+            preexec_fn=die_with_parent(), **kwargs,
         )
     except subprocess.TimeoutExpired:
         raise LambdaRuntimeError(f"{what} did not finish within {timeout_s:.0f} s") from None

@@ -39,6 +39,7 @@ from kafka.protocol.sasl import SaslAuthenticateRequest, SaslHandshakeRequest
 from msk_iam_client import MskIamTokenProvider, client_security_options
 
 from local.kafka import ADMIN, PROGRAM_ROLES, LocalKafka, LocalKafkaError
+from local.processes import die_with_parent
 
 pytestmark = pytest.mark.integration
 
@@ -418,7 +419,8 @@ def test_cli_env_json_lets_other_processes_connect_as_each_principal(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "local.kafka_broker", "start", "--work-dir", str(tmp_path / "b"),
          "--topic", "orders", "--env-json", str(env_json)],
-        cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)
+        cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT,
+        preexec_fn=die_with_parent())  # never outlives the test run
     try:
         deadline = time.monotonic() + 180
         while not env_json.exists() and process.poll() is None and time.monotonic() < deadline:
