@@ -375,6 +375,12 @@ def _shutdown(api, esm, consumer_function, broker: LocalKafka, aws: LocalAws, to
     if esm is not None:
         if esm.error is None and broker.is_running():
             ok = _drain(broker, topic, consumed, hurry) and ok
+        elif esm.error is not None:
+            # Never exit 0 with acknowledged events unconsumed: they are still in the broker's
+            # log, uncommitted, for the next start.
+            say(f"ERROR: the consumer had stopped on {esm.error!r}; what it had not committed "
+                f"stays in '{topic}'")
+            ok = False
         esm.request_stop()
         if hurry.is_set() and consumer_function is not None:
             # The in-flight invocation fails at once and its batch stays uncommitted.

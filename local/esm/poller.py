@@ -322,7 +322,12 @@ class LocalEventSourceMapping:
         written = False
         if pending:
             record = on_failure_record(pending, s, attempts, payload_size)
-            self.destination.write(record)
+            if not self._write_on_failure(record, len(pending)):
+                # Stopping while the destination is down: nothing is committed, so the batch
+                # is delivered again on the next start (at least once, never lost).
+                committed = self._commit(consumer, batch, pending)
+                self._report(BatchOutcome(len(batch), attempts, False, committed, False))
+                return
             written = True
             logger.error(
                 "retries exhausted; on-failure record written, moving on",
@@ -331,6 +336,30 @@ class LocalEventSourceMapping:
         committed = self._commit(consumer, batch)  # done, or handed to the destination
         self.batches += 1
         self._report(BatchOutcome(len(batch), attempts, not pending, committed, written))
+
+    def _write_on_failure(self, record: dict[str, Any], records: int) -> bool:
+        """Write the on-failure record, retrying (backoff up to 5 s) while the destination is
+        down: the batch's offsets move only once it is stored, so an outage of the queue
+        stalls the mapping instead of ending it or losing the batch. False if asked to stop
+        first. (AWS's mapping, too, keeps a batch until its destination accepted it: Lambda
+        guide, "Capturing discarded batches for Amazon MSK", kafka-on-failure.html.)"""
+        delay = self.settings.retry_backoff_s or 0.5
+        while True:
+            try:
+                self.destination.write(record)
+            except Exception as err:  # noqa: BLE001 - any failure of the store: retry, never drop
+                self.last_processing_result = (
+                    f"PROBLEM: on-failure destination unavailable: {err!r}")
+                logger.error("on-failure destination unavailable; the batch stays uncommitted "
+                             "and is written again after a pause",
+                             extra={"destination": self.destination.uri, "records": records,
+                                    "retry_in_s": delay, "error": repr(err)})
+                if self._stop.wait(delay):
+                    return False
+                delay = min(delay * 2, _MAX_BACKOFF_S)
+                continue
+            self.last_processing_result = None
+            return True
 
     def _report(self, outcome: BatchOutcome) -> None:
         if self.on_batch is not None:

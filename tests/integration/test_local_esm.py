@@ -166,6 +166,33 @@ def test_retry_limit_writes_the_aws_on_failure_record_and_moves_on(
         (kafka_topic, 1)) == 4, 30, "offsets committed past the failed batch")
 
 
+def test_an_on_failure_destination_outage_stalls_the_mapping_and_loses_nothing(
+    kafka_broker, kafka_topic, esm_runner, tmp_path
+):
+    """The destination is down (its folder is gone) when the retries run out: the
+    mapping keeps the batch uncommitted and retries the write with backoff instead of dying;
+    once the destination is back the record is written once and the mapping moves on."""
+    recorder = Recorder(fail_for={"Boom"})
+    outage = tmp_path / "outage"
+    outage.mkdir()
+    destination = f"jsonl:{outage / 'on-failure.jsonl'}"
+    esm = esm_runner(
+        kafka_topic,
+        build_handler(sink=SqliteDeadLetterSink(str(tmp_path / "dl.db")), process_fn=recorder),
+        max_retry_attempts=0, batching_window_s=0.2, on_failure=destination)
+    outage.rmdir()  # the destination goes down after the mapping started
+    produce(kafka_broker, kafka_topic, api_messages(["Boom"], partition=0))
+
+    wait_until(lambda: "on-failure destination unavailable" in (
+        esm.last_processing_result or ""), 30, "the outage reported")
+    assert committed_offsets(kafka_broker, esm.settings.group_id).get((kafka_topic, 0)) is None
+    outage.mkdir()  # the destination is back
+    wait_until(lambda: committed_offsets(kafka_broker, esm.settings.group_id).get(
+        (kafka_topic, 0)) == 1, 30, "offsets committed once the record is stored")
+    assert len(open_destination(destination).read_all()) == 1
+    assert esm.error is None and esm.last_processing_result is None
+
+
 def test_poison_record_dead_letter_replay_processed(
     kafka_broker, kafka_topic, esm_runner, tmp_path
 ):
