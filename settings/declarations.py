@@ -127,13 +127,18 @@ class NetworkSettings(BaseModel):
         "poolId, or your organisation's delegated IPAM pool).",
         source="VPC IPAM guide, 'Quotas for your IPAM': IPAMs per Region 1, not adjustable")
     vpc_netmask_length: Int = setting(
-        "vpcNetmaskLength", 21, "Netmask length of the VPC CIDR allocated from the pool.",
+        "vpcNetmaskLength", 21,
+        "Netmask length of the VPC CIDR allocated from the pool. Fixed once deployed: a new "
+        "value replaces the VPC, every subnet and the MSK Serverless cluster (records not yet "
+        "consumed go with the old cluster).",
         ge=limits.VPC_PREFIX[0], le=limits.VPC_PREFIX[1],
         source="Amazon VPC guide, 'Subnet CIDR blocks' (/16-/28)")
     subnet_netmask_length: Int = setting(
         "subnetNetmaskLength", 24,
         "Netmask length of every subnet (one private and one public per AZ), cut from the "
-        "VPC's CIDR.",
+        "VPC's CIDR. Fixed once deployed: a new value replaces every subnet and the MSK "
+        "Serverless cluster, and EC2 refuses new subnets that overlap the old ones while those "
+        "exist (InvalidSubnet.Conflict), so that `up` fails.",
         ge=limits.VPC_PREFIX[0], le=limits.ALB_MAX_SUBNET_PREFIX,
         source="ELB guide, 'Application Load Balancers': ALB subnets at least /27")
     availability_zone_count: Int = setting(

@@ -1,0 +1,282 @@
+"""Which inputs force a replacement, and what two mocked runs would replace (issue 23).
+
+`FORCE_NEW` maps every resource type the program registers to the inputs (Pulumi's camelCase
+names) whose change makes the provider replace the resource instead of updating it. Each row has
+its source in `SOURCES`. Rows marked "not verified here" are taken from the Terraform AWS
+provider's `ForceNew` schema as remembered, not checked against a page in this session: treat
+them as best knowledge, and correct them against the pulumi-aws registry page ("Changing this
+forces a new resource") when one turns out wrong.
+
+`replaced(before, after)` compares two `PulumiRun`s the way the engine diffs them: resources are
+matched by URN; a resource is replaced when a force-new input changed (after masking the mocked
+account's ids and auto-name suffixes), when an input it lists in `replace_on_changes` changed, or
+when a force-new input is fed (property dependency) by a resource that is itself replaced (its
+id/ARN changes, so the value is new at deploy time even though the mocks hand out the same one).
+That last rule is conservative: it treats every output of a replaced resource as changing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from testing.pulumi_harness import PulumiRun, RecordedResource
+
+# Every input: an ECS task definition is immutable; any change registers a new revision (the
+# provider replaces the resource), except the few that are state or tags only.
+EVERY_INPUT = "*"
+TASK_DEFINITION_UPDATABLE = frozenset({"tags", "skipDestroy", "trackLatest"})
+
+_CFN = "CloudFormation reference (docs corpus), 'Update requires: Replacement'"
+_TF = "Terraform AWS provider ForceNew schema; not verified here"
+
+# type token -> (force-new inputs, source)
+_ROWS: dict[str, tuple[frozenset[str], str]] = {
+    # --- stateful -----------------------------------------------------------------------------
+    "aws:msk/serverlessCluster:ServerlessCluster": (
+        frozenset({"clusterName", "vpcConfigs", "clientAuthentication"}),
+        "AWS::MSK::ServerlessCluster VpcConfig: SubnetIds and SecurityGroups 'Update requires: "
+        "Replacement' (docs.aws.amazon.com/AWSCloudFormation/.../aws-properties-msk-"
+        "serverlesscluster-vpcconfig.html, found with the docs search); clusterName and "
+        "clientAuthentication: " + _TF),
+    "aws:sqs/queue:Queue": (
+        frozenset({"name", "namePrefix", "fifoQueue"}),
+        "AWS::SQS::Queue: 'You can't change the queue type after you create it' (CDK "
+        "CfnQueueProps docs, docs search); name/namePrefix: " + _TF),
+    "aws:s3/bucket:Bucket": (
+        frozenset({"bucket", "bucketPrefix", "objectLockEnabled"}), _TF),
+    "aws:s3/bucketV2:BucketV2": (
+        frozenset({"bucket", "bucketPrefix", "objectLockEnabled"}), _TF),
+    "aws:kms/key:Key": (
+        frozenset({"customerMasterKeySpec", "keyUsage", "multiRegion", "customKeyStoreId",
+                   "xksKeyId"}), _TF),
+    # --- network ------------------------------------------------------------------------------
+    "aws:ec2/vpc:Vpc": (
+        frozenset({"cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"}), _TF),
+    "aws:ec2/subnet:Subnet": (
+        frozenset({"vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId",
+                   "ipv6Native"}),
+        "AWS::EC2::Subnet: AvailabilityZone, CidrBlock, VpcId 'UpdateType: Immutable' "
+        "(CloudFormation resource spec as quoted by VaporShell's New-VSEC2Subnet, docs "
+        "search); ipv6Native: " + _TF),
+    "aws:ec2/securityGroup:SecurityGroup": (
+        frozenset({"name", "namePrefix", "description", "vpcId"}),
+        "pulumi awsx SecurityGroupArgs: description 'maps to the AWS GroupDescription "
+        "attribute, for which there is no Update API' (pulumi.com, docs search); name, "
+        "namePrefix, vpcId: " + _TF),
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": (frozenset({"vpcId"}), _TF),
+    "aws:ec2/internetGateway:InternetGateway": (frozenset(), _TF + " (vpcId is an attach)"),
+    "aws:ec2/routeTable:RouteTable": (frozenset({"vpcId"}), _TF),
+    "aws:ec2/route:Route": (
+        frozenset({"routeTableId", "destinationCidrBlock", "destinationIpv6CidrBlock",
+                   "destinationPrefixListId"}), _TF),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": (
+        frozenset({"subnetId", "gatewayId"}), _TF + " (routeTableId is updated in place)"),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": (
+        frozenset({"vpcId", "serviceName", "vpcEndpointType"}), _TF),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (
+        frozenset({"securityGroupId"}), _TF),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": (
+        frozenset({"securityGroupId"}), _TF),
+    # --- API: ECS, ALB, ECR, image --------------------------------------------------------------
+    "aws:ecs/cluster:Cluster": (frozenset({"name"}), _TF),
+    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": (
+        frozenset({"clusterName"}), _TF),
+    "aws:ecs/service:Service": (
+        frozenset({"name", "cluster", "iamRole", "schedulingStrategy", "deploymentController"}),
+        _TF),
+    "aws:ecs/taskDefinition:TaskDefinition": (
+        frozenset({EVERY_INPUT}),
+        "ECS task definitions are immutable: every change registers a new revision (ECS "
+        "RegisterTaskDefinition); the provider replaces the resource. Not stateful."),
+    "aws:lb/loadBalancer:LoadBalancer": (
+        frozenset({"name", "namePrefix", "internal", "loadBalancerType",
+                   "customerOwnedIpv4Pool"}), _TF + " (ALB subnets update in place)"),
+    "aws:lb/targetGroup:TargetGroup": (
+        frozenset({"name", "namePrefix", "port", "protocol", "protocolVersion", "targetType",
+                   "vpcId", "ipAddressType"}),
+        "name/namePrefix '(Optional, Forces new resource)' (terraform-aws-alb-target-group "
+        "README quoting aws_lb_target_group, docs search); port, protocol, protocolVersion, "
+        "targetType, vpcId, ipAddressType: " + _TF),
+    "aws:lb/listener:Listener": (frozenset({"loadBalancerArn"}), _TF),
+    "aws:ecr/repository:Repository": (
+        frozenset({"name", "encryptionConfigurations"}), _TF),
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": (frozenset({"repository"}), _TF),
+    "aws:appautoscaling/target:Target": (
+        frozenset({"resourceId", "scalableDimension", "serviceNamespace"}), _TF),
+    "aws:appautoscaling/policy:Policy": (
+        frozenset({"name", "resourceId", "scalableDimension", "serviceNamespace"}), _TF),
+    "docker-build:index:Image": (
+        frozenset(), "pulumi-docker-build: rebuilds/pushes on update, no replacement of AWS "
+                     "state; not verified here"),
+    # --- consumer and topic provisioning ----------------------------------------------------------
+    "aws:lambda/function:Function": (
+        frozenset({"name", "packageType"}),
+        _TF + " (Pulumi's input for function_name is `name`)"),
+    "aws:lambda/eventSourceMapping:EventSourceMapping": (
+        frozenset({"eventSourceArn", "startingPosition", "startingPositionTimestamp", "topics",
+                   "queues", "amazonManagedKafkaEventSourceConfig", "selfManagedEventSource",
+                   "selfManagedKafkaEventSourceConfig"}),
+        "AWS::Lambda::EventSourceMapping EventSourceArn 'UpdateType: Immutable' (CloudFormation "
+        "spec as quoted by VaporShell's New-VSLambdaEventSourceMapping, docs search); "
+        "startingPosition, topics, the consumer group id "
+        "(amazonManagedKafkaEventSourceConfig): " + _TF + "; the program also lists them in "
+        "replace_on_changes"),
+    "aws:lambda/invocation:Invocation": (
+        frozenset({"functionName", "input", "qualifier", "triggers"}),
+        "pulumi-aws registry, lambda.Invocation: 'only invokes the function when the arguments "
+        "call for a create or replace'; triggers: 'Map of arbitrary keys and values that, when "
+        "changed, will trigger a re-invocation' (pulumi.com + pub.dev pulumi_aws docs, docs "
+        "search); functionName/input/qualifier ForceNew: " + _TF),
+    "aws:lambda/permission:Permission": (
+        frozenset({"action", "function", "principal", "sourceArn", "sourceAccount",
+                   "statementId", "statementIdPrefix", "qualifier", "eventSourceToken",
+                   "principalOrgId", "functionUrlAuthType"}), _TF),
+    "aws:iam/role:Role": (frozenset({"name", "namePrefix", "path"}), _TF),
+    "aws:iam/rolePolicy:RolePolicy": (frozenset({"name", "namePrefix", "role"}), _TF),
+    "aws:sqs/queuePolicy:QueuePolicy": (frozenset({"queueUrl"}), _TF),
+    "aws:s3/bucketPolicy:BucketPolicy": (frozenset({"bucket"}), _TF),
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (frozenset({"bucket"}), _TF),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (
+        frozenset({"bucket", "expectedBucketOwner"}), _TF),
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
+        frozenset({"bucket", "expectedBucketOwner"}), _TF),
+    # --- observability ----------------------------------------------------------------------------
+    "aws:cloudwatch/logGroup:LogGroup": (
+        frozenset({"name", "namePrefix", "logGroupClass"}), _TF),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (frozenset({"name"}), _TF),
+    "aws:cloudwatch/dashboard:Dashboard": (frozenset({"dashboardName"}), _TF),
+    "aws:sns/topic:Topic": (frozenset({"name", "namePrefix", "fifoTopic"}), _TF),
+    "aws:sns/topicPolicy:TopicPolicy": (frozenset({"arn"}), _TF),
+    "aws:sns/topicSubscription:TopicSubscription": (
+        frozenset({"topic", "protocol", "endpoint"}), _TF),
+    # --- HTTPS on a domain (prod) ---------------------------------------------------------------
+    "aws:acm/certificate:Certificate": (
+        frozenset({"domainName", "subjectAlternativeNames", "validationMethod", "keyAlgorithm",
+                   "certificateAuthorityArn"}), _TF),
+    "aws:acm/certificateValidation:CertificateValidation": (
+        frozenset({"certificateArn", "validationRecordFqdns"}), _TF),
+    "aws:route53/record:Record": (frozenset({"zoneId", "name"}), _TF),
+}
+
+FORCE_NEW: dict[str, frozenset[str]] = {t: inputs for t, (inputs, _) in _ROWS.items()}
+SOURCES: dict[str, str] = {t: source for t, (_, source) in _ROWS.items()}
+
+# What `pulumi destroy` (or a replacement) would lose: records, dead letters, logs, keys.
+STATEFUL = frozenset({"aws:msk/serverlessCluster:ServerlessCluster", "aws:sqs/queue:Queue",
+                      "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2", "aws:kms/key:Key"})
+
+# Inputs whose value is unique in the account (or, for CIDRs, in the VPC): a replacement created
+# before the old resource is deleted must not take one that a resource of the before-graph holds.
+UNIQUE_NAMES: dict[str, str] = {
+    "aws:s3/bucket:Bucket": "bucket", "aws:s3/bucketV2:BucketV2": "bucket",
+    "aws:msk/serverlessCluster:ServerlessCluster": "clusterName",
+    "aws:cloudwatch/dashboard:Dashboard": "dashboardName",
+}
+SUBNET = "aws:ec2/subnet:Subnet"
+VPC = "aws:ec2/vpc:Vpc"
+
+# The mocked account hands out ids and auto-name suffixes in registration order, which varies
+# between runs: masked, they are not a change of the stack (tests/unit/test_stack_changes.py).
+# A mocked UUID (MSK cluster, event source mapping) also has 4-digit groups: masked whole.
+_MOCK_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_MOCK_HEX = re.compile(r"[0-9a-f]{7,}")
+
+
+def masked(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return _MOCK_HEX.sub("<id>", _MOCK_UUID.sub("<uuid>", text))
+
+
+def changed_inputs(old: RecordedResource, new: RecordedResource) -> set[str]:
+    return {k for k in {*old.inputs, *new.inputs}
+            if masked(old.inputs.get(k)) != masked(new.inputs.get(k))}
+
+
+def force_new_of(resource: RecordedResource) -> frozenset[str]:
+    """The force-new inputs of `resource` (KeyError for a type the table does not cover)."""
+    row = FORCE_NEW[resource.type]
+    if EVERY_INPUT in row:
+        return frozenset(resource.inputs) - TASK_DEFINITION_UPDATABLE
+    return row | frozenset(resource.options.get("replace_on_changes") or ())
+
+
+@dataclass(frozen=True)
+class Replacement:
+    type: str
+    name: str  # logical name
+    inputs: tuple[str, ...]  # changed force-new inputs; "key<-name" when fed by a replacement
+
+    def __iter__(self):  # unpacks as (type, logical_name, changed_force_new_inputs)
+        return iter((self.type, self.name, self.inputs))
+
+
+def replaced(before: PulumiRun, after: PulumiRun) -> list[Replacement]:
+    """Resources of both runs (same URN) that the engine would replace, in `after`'s order."""
+    old = {r.urn: r for r in before.resources if r.custom}
+    new = [r for r in after.resources if r.custom and r.urn in old]
+    reasons: dict[str, set[str]] = {}
+    for resource in new:
+        direct = changed_inputs(old[resource.urn], resource) & force_new_of(resource)
+        if direct:
+            reasons[resource.urn] = set(direct)
+    names = {r.urn: r.name for r in after.resources}
+    grew = True
+    while grew:  # a replaced resource has a new id/ARN: what feeds a force-new input changes too
+        grew = False
+        for resource in new:
+            for key in force_new_of(resource):
+                for dep in resource.property_dependencies.get(key, ()):
+                    if dep in reasons and dep != resource.urn:
+                        reason = f"{key}<-{names.get(dep, dep)}"
+                        if reason not in reasons.setdefault(resource.urn, set()):
+                            reasons[resource.urn].add(reason)
+                            grew = True
+        reasons = {urn: why for urn, why in reasons.items() if why}
+    return [Replacement(r.type, r.name, tuple(sorted(reasons[r.urn])))
+            for r in new if r.urn in reasons]
+
+
+def deleted(before: PulumiRun, after: PulumiRun) -> list[tuple[str, str]]:
+    """(type, logical name) of the resources the after-graph no longer has."""
+    kept = {r.urn for r in after.resources}
+    return [(r.type, r.name) for r in before.resources if r.custom and r.urn not in kept]
+
+
+def _vpc_of(subnet: RecordedResource) -> str:
+    return next(iter(subnet.property_dependencies.get("vpcId", ())), "")
+
+
+def unique_value_conflicts(before: PulumiRun, after: PulumiRun,
+                           replacements: list[Replacement] | None = None) -> list[str]:
+    """Replacements that take a unique value (explicit name, subnet CIDR) a resource of the
+    before-graph holds while the replacement is created (Pulumi creates the new resource before
+    it deletes the old one unless delete_before_replace; the deletes come after the creates)."""
+    replacements = replacements if replacements is not None else replaced(before, after)
+    replaced_urns = {after.named(r.name).urn for r in replacements} if replacements else set()
+    by_name = {r.name: r for r in after.resources}
+    problems = []
+    for replacement in replacements:
+        resource = by_name[replacement.name]
+        self_free = bool(resource.options.get("delete_before_replace"))
+        holders = [r for r in before.resources
+                   if r.type == resource.type and not (self_free and r.urn == resource.urn)]
+        key = UNIQUE_NAMES.get(resource.type) or ("name" if "name" in FORCE_NEW.get(
+            resource.type, ()) else None)
+        value = resource.inputs.get(key) if key else None
+        if value is not None:
+            problems += [f"{resource.name}: {key}={value!r} is still held by {holder.name}"
+                         for holder in holders if holder.inputs.get(key) == value]
+        if resource.type == SUBNET:
+            vpc = _vpc_of(resource)
+            if vpc in replaced_urns:
+                continue  # the replacement goes into a new VPC
+            cidr = ipaddress.ip_network(resource.inputs["cidrBlock"])
+            problems += [f"{resource.name}: {cidr} overlaps {holder.name}'s "
+                         f"{holder.inputs['cidrBlock']} (InvalidSubnet.Conflict)"
+                         for holder in holders if _vpc_of(holder) == vpc
+                         and cidr.overlaps(ipaddress.ip_network(holder.inputs["cidrBlock"]))]
+    return problems
