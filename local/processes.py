@@ -26,7 +26,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["Interrupted", "StopSignals", "descendants", "die_with_parent", "kill_descendants"]
+__all__ = ["Interrupted", "StopSignals", "descendants", "die_with_parent", "kill_descendants",
+           "session_members"]
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
@@ -88,8 +89,10 @@ class StopSignals:
             raise Interrupted(signum)
 
 
-def _parents() -> dict[int, int]:
-    parents = {}
+def _live_processes() -> list[tuple[int, int, int]]:
+    """(pid, parent pid, session id) of every live process, from /proc; zombies excluded (they
+    only wait to be reaped)."""
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -97,17 +100,23 @@ def _parents() -> dict[int, int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        # "pid (comm) state ppid pgrp session ...": comm may hold spaces and parentheses.
         fields = stat[stat.rindex(")") + 2:].split()
-        if fields[0] != "Z":  # a zombie only waits to be reaped
-            parents[int(entry.name)] = int(fields[1])
-    return parents
+        if fields[0] != "Z":
+            found.append((int(entry.name), int(fields[1]), int(fields[3])))
+    return found
+
+
+def session_members(session: int) -> list[int]:
+    """Live processes of a session. A session id is not reused while any member lives, so this
+    never names a stranger."""
+    return [pid for pid, _, sid in _live_processes() if sid == session]
 
 
 def descendants(pid: int | None = None) -> list[int]:
     """Live descendants of `pid` (default: this process), parents before their children."""
     children: dict[int, list[int]] = {}
-    for child, parent in _parents().items():
+    for child, parent, _ in _live_processes():
         children.setdefault(parent, []).append(child)
     found, todo = [], [os.getpid() if pid is None else pid]
     while todo:

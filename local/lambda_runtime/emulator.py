@@ -29,7 +29,7 @@ import httpx
 
 from local.lambda_runtime.toolchain import LambdaRuntimeError, Toolchain, ensure_toolchain
 from local.ports import free_loopback_port
-from local.processes import die_with_parent
+from local.processes import die_with_parent, session_members
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 READY_TIMEOUT_S = 10.0
@@ -190,7 +190,7 @@ class LambdaEmulator:
                 _signal(process.pid, signal.SIGKILL)
                 process.wait(timeout_s)
         deadline = time.monotonic() + timeout_s
-        while members := _session_members(session):
+        while members := session_members(session):
             for pid in members:
                 _signal(pid, signal.SIGKILL)
             if time.monotonic() >= deadline:
@@ -328,21 +328,3 @@ def _signal(pid: int, signum: int) -> None:
         os.kill(pid, signum)
     except ProcessLookupError:
         pass
-
-
-def _session_members(session: int) -> list[int]:
-    """Live processes of a session (from /proc; zombies excluded: they only wait to be reaped).
-    A session id is not reused while any member lives, so this never names a stranger."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # "pid (comm) state ppid pgrp session ...": comm may hold spaces and parentheses.
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[3]) == session and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members

@@ -35,6 +35,7 @@ from local.lambda_runtime import (
 )
 from local.lambda_runtime.arm64 import Arm64LambdaEmulator, guest_file
 from local.lambda_runtime.arm64_toolchain import ensure_arm64_toolchain
+from local.processes import session_members
 from testing.deployables import LambdaDeployable, stack_deployables
 from tests.fixtures.consumer import DeadLetterAws
 
@@ -360,14 +361,3 @@ def mounts_under(root: Path) -> list[str]:
     return [point for point in points if point == prefix or point.startswith(prefix + "/")]
 
 
-def session_members(session: int) -> list[int]:
-    """Live processes of a session (zombies only wait to be reaped)."""
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == session and fields[0] != "Z":
-            members.append(int(stat.parent.name))
-    return members

@@ -22,6 +22,7 @@ from local.lambda_runtime import (
     ensure_toolchain,
 )
 from local.lambda_runtime.emulator import FunctionError
+from local.processes import session_members
 
 pytestmark = pytest.mark.integration
 
@@ -314,13 +315,3 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def session_members(session: int) -> list[int]:
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == session and fields[0] != "Z":
-            members.append(int(stat.parent.name))
-    return members
