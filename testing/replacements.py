@@ -32,41 +32,74 @@ TASK_DEFINITION_UPDATABLE = frozenset({"tags", "skipDestroy", "trackLatest"})
 
 _CFN = "CloudFormation reference (docs corpus), 'Update requires: Replacement'"
 _TF = "Terraform AWS provider ForceNew schema; not verified here"
+_GH = "https://github.com/hashicorp/terraform-provider-aws/blob/"
+
+
+def _tf(commit: str, path: str, inputs: str) -> str:
+    """A row checked in this session against the upstream schema Pulumi bridges."""
+    return (f"{_GH}{commit}/internal/service/{path}: {inputs} 'ForceNew: true' "
+            "(terraform-provider-aws schema, read with the search tool's read_file)")
+
+
+_S3_BUCKET = (
+    _tf("0070bcd12c952f14c5434a6f351ef7b6fa791226", "s3/bucket.go", "bucket, bucket_prefix")
+    + " (an older stored version of the file) and https://registry.terraform.io/providers/"
+    "hashicorp/aws/latest/docs/resources/s3_bucket: bucket, bucket_prefix '(Optional, Forces "
+    "new resource)'; objectLockEnabled: " + _TF)
 
 # type token -> (force-new inputs, source)
 _ROWS: dict[str, tuple[frozenset[str], str]] = {
     # --- stateful -----------------------------------------------------------------------------
     "aws:msk/serverlessCluster:ServerlessCluster": (
         frozenset({"clusterName", "vpcConfigs", "clientAuthentication"}),
-        "AWS::MSK::ServerlessCluster VpcConfig: SubnetIds and SecurityGroups 'Update requires: "
-        "Replacement' (docs.aws.amazon.com/AWSCloudFormation/.../aws-properties-msk-"
-        "serverlesscluster-vpcconfig.html, found with the docs search); clusterName and "
-        "clientAuthentication: " + _TF),
+        "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-"
+        "msk-serverlesscluster.html: ClientAuthentication, ClusterName, VpcConfigs 'Update "
+        "requires: Replacement'; " + _tf("02fe3b283b48a2d41bc19312150fb7bfe8f746fc",
+                                         "kafka/serverless_cluster.go",
+                                         "client_authentication, cluster_name, vpc_config")),
     "aws:sqs/queue:Queue": (
         frozenset({"name", "namePrefix", "fifoQueue"}),
         "AWS::SQS::Queue: 'You can't change the queue type after you create it' (CDK "
-        "CfnQueueProps docs, docs search); name/namePrefix: " + _TF),
+        "CfnQueueProps docs, docs search); " + _tf(
+            "00a35305dc1b297a6fcdecdfbba33f1e63c3da39", "sqs/queue.go",
+            "name, name_prefix, fifo_queue")),
     "aws:s3/bucket:Bucket": (
-        frozenset({"bucket", "bucketPrefix", "objectLockEnabled"}), _TF),
+        frozenset({"bucket", "bucketPrefix", "objectLockEnabled"}), _S3_BUCKET),
     "aws:s3/bucketV2:BucketV2": (
-        frozenset({"bucket", "bucketPrefix", "objectLockEnabled"}), _TF),
+        frozenset({"bucket", "bucketPrefix", "objectLockEnabled"}), _S3_BUCKET),
     "aws:kms/key:Key": (
         frozenset({"customerMasterKeySpec", "keyUsage", "multiRegion", "customKeyStoreId",
-                   "xksKeyId"}), _TF),
+                   "xksKeyId"}),
+        _tf("00a35305dc1b297a6fcdecdfbba33f1e63c3da39", "kms/key.go",
+            "custom_key_store_id, customer_master_key_spec, key_usage, multi_region, "
+            "xks_key_id") + "; https://docs.aws.amazon.com/AWSCloudFormation/latest/"
+        "TemplateReference/aws-resource-kms-key.html: 'If you change the value of the KeySpec, "
+        "KeyUsage, Origin, or MultiRegion properties of an existing KMS key, the update "
+        "request fails'"),
     # --- network ------------------------------------------------------------------------------
     "aws:ec2/vpc:Vpc": (
-        frozenset({"cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"}), _TF),
+        frozenset({"cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"}),
+        _tf("00081ce41cc691433ac19bf42227cdabffd0454d", "ec2/vpc_.go",
+            "cidr_block, ipv4_ipam_pool_id, ipv4_netmask_length")),
     "aws:ec2/subnet:Subnet": (
+        # Corrected in this session: the schema also forces new on the IPAM and Outpost inputs.
         frozenset({"vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId",
-                   "ipv6Native"}),
+                   "ipv6Native", "ipv4IpamPoolId", "ipv4NetmaskLength", "ipv6IpamPoolId",
+                   "ipv6NetmaskLength", "outpostArn"}),
         "AWS::EC2::Subnet: AvailabilityZone, CidrBlock, VpcId 'UpdateType: Immutable' "
         "(CloudFormation resource spec as quoted by VaporShell's New-VSEC2Subnet, docs "
-        "search); ipv6Native: " + _TF),
+        "search); " + _tf("00cda125a19d31754cb0d073cf551264c57955cb", "ec2/vpc_subnet.go",
+                          "availability_zone, availability_zone_id, cidr_block, "
+                          "ipv4_ipam_pool_id, ipv4_netmask_length, ipv6_ipam_pool_id, "
+                          "ipv6_native, ipv6_netmask_length, outpost_arn, vpc_id")
+        + " (ipv6_cidr_block only via CustomizeDiff when assign_ipv6_address_on_creation was "
+        "set: not modelled)"),
     "aws:ec2/securityGroup:SecurityGroup": (
         frozenset({"name", "namePrefix", "description", "vpcId"}),
         "pulumi awsx SecurityGroupArgs: description 'maps to the AWS GroupDescription "
-        "attribute, for which there is no Update API' (pulumi.com, docs search); name, "
-        "namePrefix, vpcId: " + _TF),
+        "attribute, for which there is no Update API' (pulumi.com, docs search); "
+        + _tf("01606926a0c0ab9174aec440f976a48b0baee722", "ec2/vpc_security_group.go",
+              "description, name, name_prefix, vpc_id")),
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": (frozenset({"vpcId"}), _TF),
     "aws:ec2/internetGateway:InternetGateway": (frozenset(), _TF + " (vpcId is an attach)"),
     "aws:ec2/routeTable:RouteTable": (frozenset({"vpcId"}), _TF),
@@ -82,25 +115,36 @@ _ROWS: dict[str, tuple[frozenset[str], str]] = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": (
         frozenset({"securityGroupId"}), _TF),
     # --- API: ECS, ALB, ECR, image --------------------------------------------------------------
-    "aws:ecs/cluster:Cluster": (frozenset({"name"}), _TF),
+    "aws:ecs/cluster:Cluster": (
+        frozenset({"name"}),
+        _tf("00a35305dc1b297a6fcdecdfbba33f1e63c3da39", "ecs/cluster.go", "name")),
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": (
         frozenset({"clusterName"}), _TF),
     "aws:ecs/service:Service": (
-        frozenset({"name", "cluster", "iamRole", "schedulingStrategy", "deploymentController"}),
-        _TF),
+        # Corrected in this session: launchType also forces new (the program sets none).
+        frozenset({"name", "cluster", "iamRole", "schedulingStrategy", "deploymentController",
+                   "launchType"}),
+        _tf("00a919d1548eb437816d4838f320502ad34183ff", "ecs/service.go",
+            "name, cluster, iam_role, launch_type, scheduling_strategy, "
+            "deployment_controller.type")),
     "aws:ecs/taskDefinition:TaskDefinition": (
         frozenset({EVERY_INPUT}),
         "ECS task definitions are immutable: every change registers a new revision (ECS "
         "RegisterTaskDefinition); the provider replaces the resource. Not stateful."),
     "aws:lb/loadBalancer:LoadBalancer": (
         frozenset({"name", "namePrefix", "internal", "loadBalancerType",
-                   "customerOwnedIpv4Pool"}), _TF + " (ALB subnets update in place)"),
+                   "customerOwnedIpv4Pool"}),
+        _tf("00edc94be7a89c4c485415cdec27094875f61bfc", "elbv2/load_balancer.go",
+            "name, name_prefix, internal, load_balancer_type, customer_owned_ipv4_pool")
+        + " (subnets, security_groups, ip_address_type have no ForceNew: updated in place)"),
     "aws:lb/targetGroup:TargetGroup": (
         frozenset({"name", "namePrefix", "port", "protocol", "protocolVersion", "targetType",
                    "vpcId", "ipAddressType"}),
         "name/namePrefix '(Optional, Forces new resource)' (terraform-aws-alb-target-group "
-        "README quoting aws_lb_target_group, docs search); port, protocol, protocolVersion, "
-        "targetType, vpcId, ipAddressType: " + _TF),
+        "README quoting aws_lb_target_group, docs search); "
+        + _tf("013cfb4cddc9c44a28f34abad0c11768bcdb9b85", "elbv2/target_group.go",
+              "ip_address_type, name, name_prefix, port, protocol, protocol_version, "
+              "target_type, vpc_id")),
     "aws:lb/listener:Listener": (frozenset({"loadBalancerArn"}), _TF),
     "aws:ecr/repository:Repository": (
         frozenset({"name", "encryptionConfigurations"}), _TF),
@@ -114,8 +158,11 @@ _ROWS: dict[str, tuple[frozenset[str], str]] = {
                      "state; not verified here"),
     # --- consumer and topic provisioning ----------------------------------------------------------
     "aws:lambda/function:Function": (
-        frozenset({"name", "packageType"}),
-        _TF + " (Pulumi's input for function_name is `name`)"),
+        # Corrected in this session: tenancyConfig (newer provider versions) also forces new.
+        frozenset({"name", "packageType", "tenancyConfig"}),
+        _tf("0156d84e6bb47e4a5fe0c8e87cf2d14fb1dc3b8c", "lambda/function.go",
+            "function_name, package_type, tenancy_config")
+        + " (Pulumi's input for function_name is `name`)"),
     "aws:lambda/eventSourceMapping:EventSourceMapping": (
         frozenset({"eventSourceArn", "startingPosition", "startingPositionTimestamp", "topics",
                    "queues", "amazonManagedKafkaEventSourceConfig", "selfManagedEventSource",
@@ -146,10 +193,15 @@ _ROWS: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"bucket", "expectedBucketOwner"}), _TF),
     # --- observability ----------------------------------------------------------------------------
     "aws:cloudwatch/logGroup:LogGroup": (
-        frozenset({"name", "namePrefix", "logGroupClass"}), _TF),
+        frozenset({"name", "namePrefix", "logGroupClass"}),
+        _tf("0073593e7d6993ba482409f4dc35438daaa79bb3", "logs/group.go",
+            "log_group_class, name, name_prefix")),
     "aws:cloudwatch/metricAlarm:MetricAlarm": (frozenset({"name"}), _TF),
     "aws:cloudwatch/dashboard:Dashboard": (frozenset({"dashboardName"}), _TF),
-    "aws:sns/topic:Topic": (frozenset({"name", "namePrefix", "fifoTopic"}), _TF),
+    "aws:sns/topic:Topic": (
+        frozenset({"name", "namePrefix", "fifoTopic"}),
+        _tf("00a35305dc1b297a6fcdecdfbba33f1e63c3da39", "sns/topic.go",
+            "fifo_topic, name, name_prefix")),
     "aws:sns/topicPolicy:TopicPolicy": (frozenset({"arn"}), _TF),
     "aws:sns/topicSubscription:TopicSubscription": (
         frozenset({"topic", "protocol", "endpoint"}), _TF),
