@@ -26,6 +26,15 @@ def localized(environment: Mapping[str, str], local_values: Mapping[str, str]) -
     return {key: local_values.get(key, value) for key, value in environment.items()}
 
 
+def split_principal_env(client_env: Mapping[str, str],
+                        program_env: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """A local principal's connection variables as (the values of keys the program sets: they
+    replace the program's AWS addresses; the rest: what Lambda or the task's role provides on
+    AWS, and the local broker's CA)."""
+    return ({k: v for k, v in client_env.items() if k in program_env},
+            {k: v for k, v in client_env.items() if k not in program_env})
+
+
 def emulated(function: LambdaDeployable, log_dir: Path, *, toolchain: Toolchain,
              local_values: Mapping[str, str], runtime_env: Mapping[str, str]) -> LambdaEmulator:
     """An emulator (not started) for `function`'s built package.

@@ -54,7 +54,7 @@ from local.esm.emulated import (
     settings_from_mapping,
     succeeded_records,
 )
-from local.functions import emulated, localized
+from local.functions import emulated, localized, split_principal_env
 from local.kafka import LocalKafka
 from local.lambda_runtime import LambdaRuntimeError, ensure_toolchain
 from local.processes import StopSignals, kill_descendants
@@ -204,17 +204,11 @@ def _stack(name: str) -> StackDeployables:
     return stack
 
 
-def _split(client_env: dict[str, str], program_env: dict[str, str]) -> tuple[dict, dict]:
-    """A principal's connection variables as (values of keys the program sets, the rest: what
-    Lambda or the task's role provides on AWS, and the local broker's CA)."""
-    return ({k: v for k, v in client_env.items() if k in program_env},
-            {k: v for k, v in client_env.items() if k not in program_env})
-
-
 def _provision_topic(stack: StackDeployables, broker: LocalKafka, work: Path,
                      toolchain) -> None:
     function = stack.function("topic_admin")
-    local_values, runtime_env = _split(broker.client_env("topic-admin"), function.environment)
+    local_values, runtime_env = split_principal_env(broker.client_env("topic-admin"),
+                                                    function.environment)
     with emulated(function, work, toolchain=toolchain, local_values=local_values,
                   runtime_env=runtime_env) as emulator:
         result = emulator.invoke(dict(stack.topic_request))
@@ -224,7 +218,7 @@ def _provision_topic(stack: StackDeployables, broker: LocalKafka, work: Path,
 
 def _api_environment(stack: StackDeployables, broker: LocalKafka) -> dict[str, str]:
     program = dict(stack.api_environment)
-    local_values, role = _split(broker.client_env("api"), program)
+    local_values, role = split_principal_env(broker.client_env("api"), program)
     return {**localized(program, local_values), **role}
 
 

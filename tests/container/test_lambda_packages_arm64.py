@@ -22,7 +22,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from kafka import KafkaAdminClient
 
 from local.aws.server import FAKE_CREDENTIALS, REGION
 from local.functions import localized
@@ -38,6 +37,7 @@ from local.lambda_runtime.arm64_toolchain import ensure_arm64_toolchain
 from local.processes import session_members
 from testing.deployables import LambdaDeployable, stack_deployables
 from tests.fixtures.consumer import DeadLetterAws
+from tests.fixtures.kafka import partitions
 
 pytestmark = [
     pytest.mark.container,
@@ -342,16 +342,6 @@ def test_the_topic_provisioner_creates_a_topic_on_the_local_broker(dev_stack, ka
 
 # --- helpers ----------------------------------------------------------------------------------
 
-
-def partitions(broker, topic: str) -> int | None:
-    """The topic's partition count, read by an independent PLAINTEXT admin."""
-    admin = KafkaAdminClient(bootstrap_servers=broker.plaintext_bootstrap,
-                             request_timeout_ms=15_000, bootstrap_timeout_ms=15_000)
-    try:
-        (info,) = admin.describe_topics([topic])
-    finally:
-        admin.close()
-    return len(info["partitions"]) if info.get("error_code", 0) == 0 else None
 
 
 def mounts_under(root: Path) -> list[str]:

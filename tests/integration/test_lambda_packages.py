@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 from event_api.events import build_event, to_record
-from kafka import KafkaAdminClient
 
 from local.esm.emulated import EmulatorHandler, event_id_of, succeeded_records
-from local.functions import emulated, localized
+from local.functions import emulated, localized, split_principal_env
 from local.lambda_runtime import FunctionError, FunctionSpec, LambdaEmulator, ensure_toolchain
 from testing.deployables import StackDeployables, stack_deployables
 from testing.pulumi_harness import PROJECT_ROOT
 from tests.fixtures.consumer import committed_offsets, end_offsets, produce, wait_until
+from tests.fixtures.kafka import partitions
 
 pytestmark = pytest.mark.integration
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml")
@@ -42,33 +42,19 @@ def stack(request) -> StackDeployables:
     return stack_deployables(request.param)
 
 
-def _split(client_env: dict[str, str], program_env: dict[str, str]) -> tuple[dict, dict]:
-    return ({k: v for k, v in client_env.items() if k in program_env},
-            {k: v for k, v in client_env.items() if k not in program_env})
-
-
-def _partitions(broker, topic: str) -> int | None:
-    admin = KafkaAdminClient(bootstrap_servers=broker.plaintext_bootstrap,
-                             request_timeout_ms=15_000, bootstrap_timeout_ms=15_000)
-    try:
-        (info,) = admin.describe_topics([topic])
-    finally:
-        admin.close()
-    return len(info["partitions"]) if info.get("error_code", 0) == 0 else None
-
-
 def test_the_topic_provisioner_package_makes_the_stacks_topic_once(stack, kafka_broker, tmp_path,
                                                                     toolchain):
     function = stack.function("topic_admin")
     request = dict(stack.topic_request)
     kafka_broker.grant(request["topic"], stack.mapping.group_id)  # the policies `up` renders
-    local_values, role = _split(kafka_broker.client_env("topic-admin"), function.environment)
+    local_values, role = split_principal_env(kafka_broker.client_env("topic-admin"),
+                                             function.environment)
     with emulated(function, tmp_path, toolchain=toolchain, local_values=local_values,
                   runtime_env=role) as emulator:
         first = emulator.invoke(request)
         second = emulator.invoke(request)
     assert first["action"] in {"created", "unchanged"}  # dev and prod share the topic here
-    assert _partitions(kafka_broker, request["topic"]) == request["partitions"]
+    assert partitions(kafka_broker, request["topic"]) == request["partitions"]
     assert second == {**first, "action": "unchanged"}
     log = emulator.log_path.read_text()
     assert log.count("REPORT RequestId") == 2  # two invocations through the Invoke API
