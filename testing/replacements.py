@@ -2,10 +2,10 @@
 
 `FORCE_NEW` maps every resource type the program registers to the inputs (Pulumi's camelCase
 names) whose change makes the provider replace the resource instead of updating it. Each row has
-its source in `SOURCES`. Rows marked "not verified here" are taken from the Terraform AWS
-provider's `ForceNew` schema as remembered, not checked against a page in this session: treat
-them as best knowledge, and correct them against the pulumi-aws registry page ("Changing this
-forces a new resource") when one turns out wrong.
+its source in `SOURCES`: the upstream schema Pulumi bridges (terraform-provider-aws, `ForceNew:
+true` or the framework's `RequiresReplace()`, each at a pinned commit) or, for the Docker build
+image, its provider's own `Diff`. Where the schema forces new through a nested field or a
+CustomizeDiff the program does not reach, the row's source says so ("not modelled").
 
 `replaced(before, after)` compares two `PulumiRun`s the way the engine diffs them: resources are
 matched by URN; a resource is replaced when a force-new input changed (after masking the mocked
@@ -30,8 +30,6 @@ from testing.pulumi_harness import PulumiRun, RecordedResource
 EVERY_INPUT = "*"
 TASK_DEFINITION_UPDATABLE = frozenset({"tags", "skipDestroy", "trackLatest"})
 
-_CFN = "CloudFormation reference (docs corpus), 'Update requires: Replacement'"
-_TF = "Terraform AWS provider ForceNew schema; not verified here"
 _GH = "https://github.com/hashicorp/terraform-provider-aws/blob/"
 
 
@@ -41,11 +39,27 @@ def _tf(commit: str, path: str, inputs: str) -> str:
             "(terraform-provider-aws schema, read with the search tool's read_file)")
 
 
+def _tf_replace(commit: str, path: str, inputs: str) -> str:
+    """The same for a plugin-framework resource, whose schema says `RequiresReplace()`."""
+    return _tf(commit, path, inputs).replace("'ForceNew: true'", "'RequiresReplace()'")
+
+
 _S3_BUCKET = (
     _tf("0070bcd12c952f14c5434a6f351ef7b6fa791226", "s3/bucket.go", "bucket, bucket_prefix")
     + " (an older stored version of the file) and https://registry.terraform.io/providers/"
     "hashicorp/aws/latest/docs/resources/s3_bucket: bucket, bucket_prefix '(Optional, Forces "
-    "new resource)'; objectLockEnabled: " + _TF)
+    "new resource)'; object_lock_enabled: " + _tf(
+        "4c72bcc7dc2f5ace40ce61f2a90e12a62cf4ec9a", "s3/bucket.go", "object_lock_enabled")
+    + " (also the deprecated object_lock_configuration.object_lock_enabled: not set here)")
+
+# Both rule types share one plugin-framework schema (the egress file embeds the ingress rule's).
+_SG_RULE = (
+    _tf_replace("00a322094b4b9ade8a81b244345dbcf4b52ee8d6",
+                "ec2/vpc_security_group_ingress_rule.go", "security_group_id")
+    + " and " + f"{_GH}050ac11163cab8cdae5936a7f40b0e528ff780df/internal/service/ec2/"
+    "vpc_security_group_egress_rule.go (embeds resourceSecurityGroupRule); ModifyPlan also "
+    "replaces a rule whose source changes kind (cidr_ipv4, cidr_ipv6, prefix_list_id, "
+    "referenced_security_group_id): not modelled, the program keeps each rule's kind")
 
 # type token -> (force-new inputs, source)
 _ROWS: dict[str, tuple[frozenset[str], str]] = {
@@ -100,26 +114,52 @@ _ROWS: dict[str, tuple[frozenset[str], str]] = {
         "attribute, for which there is no Update API' (pulumi.com, docs search); "
         + _tf("01606926a0c0ab9174aec440f976a48b0baee722", "ec2/vpc_security_group.go",
               "description, name, name_prefix, vpc_id")),
-    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": (frozenset({"vpcId"}), _TF),
-    "aws:ec2/internetGateway:InternetGateway": (frozenset(), _TF + " (vpcId is an attach)"),
-    "aws:ec2/routeTable:RouteTable": (frozenset({"vpcId"}), _TF),
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": (
+        frozenset({"vpcId"}),
+        _tf("01f431114674c27cf790fafb67ac274bf8f765e1", "ec2/vpc_default_security_group.go",
+            "vpc_id")),
+    "aws:ec2/internetGateway:InternetGateway": (
+        frozenset(),
+        f"{_GH}08923b68b5ad6fcfdd38362fb5247e39a9b07add/internal/service/ec2/"
+        "vpc_internet_gateway.go: no input has 'ForceNew: true'; a changed vpc_id is a detach "
+        "and an attach in resourceInternetGatewayUpdate"),
+    "aws:ec2/routeTable:RouteTable": (
+        frozenset({"vpcId"}),
+        _tf("022092419b7cda11527df3c6b51cbfe1876c1722", "ec2/vpc_route_table.go", "vpc_id")),
     "aws:ec2/route:Route": (
         frozenset({"routeTableId", "destinationCidrBlock", "destinationIpv6CidrBlock",
-                   "destinationPrefixListId"}), _TF),
+                   "destinationPrefixListId"}),
+        _tf("0128541e0711766f28540143a9d73738aced60aa", "ec2/vpc_route.go",
+            "route_table_id, destination_cidr_block, destination_ipv6_cidr_block, "
+            "destination_prefix_list_id") + " (the targets are updated by ReplaceRoute)"),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": (
-        frozenset({"subnetId", "gatewayId"}), _TF + " (routeTableId is updated in place)"),
+        frozenset({"subnetId", "gatewayId"}),
+        _tf("0be71beb458ad8875e0acc5c91519c0ceeb214aa", "ec2/vpc_route_table_association.go",
+            "gateway_id, subnet_id") + " (route_table_id has none: "
+        "ReplaceRouteTableAssociation)"),
     "aws:ec2/vpcEndpoint:VpcEndpoint": (
-        frozenset({"vpcId", "serviceName", "vpcEndpointType"}), _TF),
+        # Corrected in this session: resourceConfigurationArn, serviceNetworkArn and
+        # serviceRegion also force new (the program sets none of them).
+        frozenset({"vpcId", "serviceName", "vpcEndpointType", "resourceConfigurationArn",
+                   "serviceNetworkArn", "serviceRegion"}),
+        _tf("008db85aad5e56627b1eecab8830464a282552ed", "ec2/vpc_endpoint.go",
+            "resource_configuration_arn, service_name, service_network_arn, service_region, "
+            "vpc_endpoint_type, vpc_id") + " (also dns_options.private_dns_preference and "
+        "private_dns_specified_domains, and private_dns_enabled on a non-Interface endpoint "
+        "through CustomizeDiff: the program sets private_dns_enabled on Interface endpoints "
+        "only; not modelled)"),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (
-        frozenset({"securityGroupId"}), _TF),
+        frozenset({"securityGroupId"}), _SG_RULE),
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": (
-        frozenset({"securityGroupId"}), _TF),
+        frozenset({"securityGroupId"}), _SG_RULE),
     # --- API: ECS, ALB, ECR, image --------------------------------------------------------------
     "aws:ecs/cluster:Cluster": (
         frozenset({"name"}),
         _tf("00a35305dc1b297a6fcdecdfbba33f1e63c3da39", "ecs/cluster.go", "name")),
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": (
-        frozenset({"clusterName"}), _TF),
+        frozenset({"clusterName"}),
+        _tf("0619e62a2f25aefdfc36b5c74a98d9f6dcc6d794", "ecs/cluster_capacity_providers.go",
+            "cluster_name")),
     "aws:ecs/service:Service": (
         # Corrected in this session: launchType also forces new (the program sets none).
         frozenset({"name", "cluster", "iamRole", "schedulingStrategy", "deploymentController",
@@ -145,17 +185,39 @@ _ROWS: dict[str, tuple[frozenset[str], str]] = {
         + _tf("013cfb4cddc9c44a28f34abad0c11768bcdb9b85", "elbv2/target_group.go",
               "ip_address_type, name, name_prefix, port, protocol, protocol_version, "
               "target_type, vpc_id")),
-    "aws:lb/listener:Listener": (frozenset({"loadBalancerArn"}), _TF),
+    "aws:lb/listener:Listener": (
+        frozenset({"loadBalancerArn"}),
+        _tf("01c08000ddb14181b5bd19201d8fca311dc570e4", "elbv2/listener.go",
+            "load_balancer_arn")),
     "aws:ecr/repository:Repository": (
-        frozenset({"name", "encryptionConfigurations"}), _TF),
-    "aws:ecr/lifecyclePolicy:LifecyclePolicy": (frozenset({"repository"}), _TF),
+        frozenset({"name", "encryptionConfigurations"}),
+        _tf("0072eea2d6046230a1fb7717741c17fd2122175e", "ecr/repository.go",
+            "name, encryption_configuration")),
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": (
+        # Corrected in this session: the resource has no Update, so a new policy (ecrKeepImages)
+        # replaces it; pulumi-aws deletes it first, or the old one's delete would remove the new.
+        frozenset({"repository", "policy"}),
+        _tf("00a35305dc1b297a6fcdecdfbba33f1e63c3da39", "ecr/lifecycle_policy.go",
+            "policy, repository") + " (no Update function); https://github.com/pulumi/"
+        "pulumi-aws/blob/015d343812852f40a045a28e7f6e04bca69548f3/provider/"
+        "resource_overrides.go: aws_ecr_lifecycle_policy 'DeleteBeforeReplace: true' "
+        "(pulumi/pulumi-aws#2085, fixing #2075 'ECR Lifecycle policy update deletes policy')"),
     "aws:appautoscaling/target:Target": (
-        frozenset({"resourceId", "scalableDimension", "serviceNamespace"}), _TF),
+        frozenset({"resourceId", "scalableDimension", "serviceNamespace"}),
+        _tf("0105d2191ae7e43ba37ba011b916843eddf361ed", "appautoscaling/target.go",
+            "resource_id, scalable_dimension, service_namespace")
+        + " (min_capacity, max_capacity: RegisterScalableTarget in Update)"),
     "aws:appautoscaling/policy:Policy": (
-        frozenset({"name", "resourceId", "scalableDimension", "serviceNamespace"}), _TF),
+        frozenset({"name", "resourceId", "scalableDimension", "serviceNamespace"}),
+        _tf("048320e88399c508ae6481be5d8ef6fd6f71a9f6", "appautoscaling/policy.go",
+            "name, resource_id, scalable_dimension, service_namespace")),
     "docker-build:index:Image": (
-        frozenset(), "pulumi-docker-build: rebuilds/pushes on update, no replacement of AWS "
-                     "state; not verified here"),
+        frozenset(),
+        "https://github.com/pulumi/pulumi-docker-build/blob/0b3ab4fe06deb5ac344e26074a445c353"
+        "272ff2c/provider/internal/image.go: Diff gives every changed input "
+        "'provider.PropertyDiff{Kind: provider.Update}' (never a replace), and Update: "
+        "'Normally we create-replace resources, but for images built locally there is nothing "
+        "to delete. We treat those cases as updates and simply re-build the image'"),
     # --- consumer and topic provisioning ----------------------------------------------------------
     "aws:lambda/function:Function": (
         # Corrected in this session: tenancyConfig (newer provider versions) also forces new.
@@ -169,49 +231,97 @@ _ROWS: dict[str, tuple[frozenset[str], str]] = {
                    "selfManagedKafkaEventSourceConfig"}),
         "AWS::Lambda::EventSourceMapping EventSourceArn 'UpdateType: Immutable' (CloudFormation "
         "spec as quoted by VaporShell's New-VSLambdaEventSourceMapping, docs search); "
-        "startingPosition, topics, the consumer group id "
-        "(amazonManagedKafkaEventSourceConfig): " + _TF + "; the program also lists them in "
-        "replace_on_changes"),
+        + _tf("0603f3b6edfc8e5a5dec9f7b9486c6b160740ade", "lambda/event_source_mapping.go",
+              "amazon_managed_kafka_event_source_config (and its consumer_group_id), "
+              "event_source_arn, queues, self_managed_event_source, "
+              "self_managed_kafka_event_source_config, starting_position, "
+              "starting_position_timestamp, topics")
+        + " (function_name has none); the program also lists them in replace_on_changes"),
     "aws:lambda/invocation:Invocation": (
         frozenset({"functionName", "input", "qualifier", "triggers"}),
         "pulumi-aws registry, lambda.Invocation: 'only invokes the function when the arguments "
         "call for a create or replace'; triggers: 'Map of arbitrary keys and values that, when "
         "changed, will trigger a re-invocation' (pulumi.com + pub.dev pulumi_aws docs, docs "
-        "search); functionName/input/qualifier ForceNew: " + _TF),
+        "search); " + _tf("0133e9ef35552b7396cf6cbd9b98bccfd24c7c26", "lambda/invocation.go",
+                          "function_name, qualifier, triggers")
+        + "; input through customizeDiffInputChangeWithCreateOnlyScope: 'forces a new "
+        "resource when `input` has a change and `lifecycle_scope` is set to \"CREATE_ONLY\"' "
+        "(the default, which the program keeps)"),
     "aws:lambda/permission:Permission": (
         frozenset({"action", "function", "principal", "sourceArn", "sourceAccount",
                    "statementId", "statementIdPrefix", "qualifier", "eventSourceToken",
-                   "principalOrgId", "functionUrlAuthType"}), _TF),
-    "aws:iam/role:Role": (frozenset({"name", "namePrefix", "path"}), _TF),
-    "aws:iam/rolePolicy:RolePolicy": (frozenset({"name", "namePrefix", "role"}), _TF),
-    "aws:sqs/queuePolicy:QueuePolicy": (frozenset({"queueUrl"}), _TF),
-    "aws:s3/bucketPolicy:BucketPolicy": (frozenset({"bucket"}), _TF),
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (frozenset({"bucket"}), _TF),
+                   "principalOrgId", "functionUrlAuthType", "invokedViaFunctionUrl"}),
+        # Corrected in this session: invokedViaFunctionUrl (newer provider versions) too.
+        _tf("04592f03e5d83a5e1504b52a6d07063ffa3f708d", "lambda/permission.go",
+            "every input: action, event_source_token, function_name, function_url_auth_type, "
+            "invoked_via_function_url, principal, principal_org_id, qualifier, "
+            "source_account, source_arn, statement_id, statement_id_prefix (no Update "
+            "function)") + " (Pulumi's input for function_name is `function`)"),
+    "aws:iam/role:Role": (
+        frozenset({"name", "namePrefix", "path"}),
+        _tf("0040ea6911af00bea2cca6dbb14e86829826ad8e", "iam/role.go", "name, name_prefix, path")),
+    "aws:iam/rolePolicy:RolePolicy": (
+        frozenset({"name", "namePrefix", "role"}),
+        _tf("02f97af85f89a04e8ed89f5e8b64a9a67f3cfe07", "iam/role_policy.go",
+            "name, name_prefix, role")),
+    "aws:sqs/queuePolicy:QueuePolicy": (
+        frozenset({"queueUrl"}),
+        _tf("0148137dc6fb802b97b74036846777ab15c0f9ad", "sqs/queue_policy.go", "queue_url")),
+    "aws:s3/bucketPolicy:BucketPolicy": (
+        frozenset({"bucket"}),
+        _tf("0073593e7d6993ba482409f4dc35438daaa79bb3", "s3/bucket_policy.go", "bucket")),
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (
+        frozenset({"bucket"}),
+        _tf("01606926a0c0ab9174aec440f976a48b0baee722", "s3/bucket_public_access_block.go",
+            "bucket")),
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (
-        frozenset({"bucket", "expectedBucketOwner"}), _TF),
+        frozenset({"bucket", "expectedBucketOwner"}),
+        _tf_replace("01606926a0c0ab9174aec440f976a48b0baee722",
+                    "s3/bucket_lifecycle_configuration.go", "bucket, expected_bucket_owner")),
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
-        frozenset({"bucket", "expectedBucketOwner"}), _TF),
+        frozenset({"bucket", "expectedBucketOwner"}),
+        _tf("01606926a0c0ab9174aec440f976a48b0baee722",
+            "s3/bucket_server_side_encryption_configuration.go", "bucket, expected_bucket_owner")),
     # --- observability ----------------------------------------------------------------------------
     "aws:cloudwatch/logGroup:LogGroup": (
         frozenset({"name", "namePrefix", "logGroupClass"}),
         _tf("0073593e7d6993ba482409f4dc35438daaa79bb3", "logs/group.go",
             "log_group_class, name, name_prefix")),
-    "aws:cloudwatch/metricAlarm:MetricAlarm": (frozenset({"name"}), _TF),
-    "aws:cloudwatch/dashboard:Dashboard": (frozenset({"dashboardName"}), _TF),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (
+        frozenset({"name"}),
+        _tf("055611a654738da73e7b1e2b5d2b7672c6d4d531", "cloudwatch/metric_alarm.go",
+            "alarm_name") + " (Pulumi's input for alarm_name is `name`)"),
+    "aws:cloudwatch/dashboard:Dashboard": (
+        frozenset({"dashboardName"}),
+        _tf("0620f2a6a126dfcbc4aecbc9a117b0fbea1656ff", "cloudwatch/dashboard.go",
+            "dashboard_name")),
     "aws:sns/topic:Topic": (
         frozenset({"name", "namePrefix", "fifoTopic"}),
         _tf("00a35305dc1b297a6fcdecdfbba33f1e63c3da39", "sns/topic.go",
             "fifo_topic, name, name_prefix")),
-    "aws:sns/topicPolicy:TopicPolicy": (frozenset({"arn"}), _TF),
+    "aws:sns/topicPolicy:TopicPolicy": (
+        frozenset({"arn"}),
+        _tf("00a35305dc1b297a6fcdecdfbba33f1e63c3da39", "sns/topic_policy.go", "arn")),
     "aws:sns/topicSubscription:TopicSubscription": (
-        frozenset({"topic", "protocol", "endpoint"}), _TF),
+        frozenset({"topic", "protocol", "endpoint"}),
+        _tf("04a2e6e5bc625ec85ea8c678219b483fc674877e", "sns/topic_subscription.go",
+            "endpoint, protocol, topic_arn") + " (Pulumi's input for topic_arn is `topic`)"),
     # --- HTTPS on a domain (prod) ---------------------------------------------------------------
     "aws:acm/certificate:Certificate": (
+        # Corrected in this session: validationOptions also forces new (the program sets none).
         frozenset({"domainName", "subjectAlternativeNames", "validationMethod", "keyAlgorithm",
-                   "certificateAuthorityArn"}), _TF),
+                   "certificateAuthorityArn", "validationOptions"}),
+        _tf("01661ea3cbe6b07ed725b03c587d24ceb464484a", "acm/certificate.go",
+            "certificate_authority_arn, domain_name, key_algorithm, subject_alternative_names, "
+            "validation_method, validation_option")),
     "aws:acm/certificateValidation:CertificateValidation": (
-        frozenset({"certificateArn", "validationRecordFqdns"}), _TF),
-    "aws:route53/record:Record": (frozenset({"zoneId", "name"}), _TF),
+        frozenset({"certificateArn", "validationRecordFqdns"}),
+        _tf("004eea7f9b6658d88d652e89e10c7520a10ad6b8", "acm/certificate_validation.go",
+            "certificate_arn, validation_record_fqdns")),
+    "aws:route53/record:Record": (
+        frozenset({"zoneId", "name"}),
+        _tf("00655c1681ea1e49ab10cd32d3f8bee372b2095b", "route53/record.go", "name, zone_id")
+        + " (type has none)"),
 }
 
 FORCE_NEW: dict[str, frozenset[str]] = {t: inputs for t, (inputs, _) in _ROWS.items()}

@@ -251,3 +251,12 @@ def test_stateful_deletions_are_the_documented_ones():
     for key, names in found.items():
         print(f"deletes stateful: {key}: {names}")
     assert found.keys() == DOCUMENTED_DELETIONS.keys()
+
+
+def test_a_new_image_count_replaces_the_lifecycle_policy_alone():
+    # aws_ecr_lifecycle_policy has no Update: a new policy document is a replacement, which
+    # pulumi-aws runs delete-first (testing/replacements.py cites both). Nothing else moves.
+    found = [(kind, name, inputs) for kind, name, inputs in replaced(_before(),
+                                                                      _after("ecrKeepImages"))]
+    assert found == [("aws:ecr/lifecyclePolicy:LifecyclePolicy", "api-repo-lifecycle",
+                      ("policy",))]
