@@ -39,10 +39,12 @@ ALB_MIN_AZS = 2
 VPC_PREFIX = (16, 28)
 
 # Amazon MSK developer guide, "Amazon MSK quota" (https://docs.aws.amazon.com/msk/latest/
-# developerguide/limits.html), MSK Serverless quota: "Maximum number of partitions (leaders)":
-# 2400 for non-compacted topics, 120 for compacted topics, per cluster (the 120 of the archived
-# guide, awsdocs/amazon-msk-developer-guide, was the old limit for every topic). Our cluster holds
-# one non-compacted topic (the topic admin sets no cleanup.policy), so it may use them all.
+# developerguide/limits.html), table "MSK Serverless quota (per cluster unless stated)", row
+# "Maximum number of partitions (leaders) | 2400 for non-compacted topics; 120 for compacted
+# topics | Request fails with INVALID_REQUEST" (re-read 2026-12-07 in a public copy of the page:
+# the search tool's excerpt of the page stops before that table). The 120 of the archived guide,
+# awsdocs/amazon-msk-developer-guide, was the old limit for every topic. Our cluster holds one
+# non-compacted topic (the topic admin sets no cleanup.policy), so it may use them all.
 MSK_SERVERLESS_MAX_PARTITIONS = 2400
 
 # Amazon ECS guide, "Amazon ECS task definition parameters for Fargate", task size: valid

@@ -20,10 +20,12 @@ def _queues_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> 
 
 # SNS guide, "Managing Amazon SNS encryption keys" (https://docs.aws.amazon.com/sns/latest/dg/
 # sns-key-management.html), "Enable compatibility between event sources from AWS services and
-# encrypted topics": CloudWatch alarms (and the other AWS event sources) publish to an encrypted
-# topic only under "a customer managed key" whose key policy grants the service principal
-# kms:GenerateDataKey* and kms:Decrypt. The AWS managed key alias/aws/sns has a key policy no one
-# can change, so an alarm's notification to such a topic is never delivered.
+# encrypted topics": "To allow these event sources to work with encrypted topics, you must perform
+# the following steps. 1. Use a customer managed CMK. ... 2. To allow the AWS service to have the
+# kms:GenerateDataKey* and kms:Decrypt permissions, add the following statement to the CMK policy"
+# (awsdocs/amazon-sns-developer-guide copy of the page; CloudWatch alarms are such a source). The
+# AWS managed key alias/aws/sns has a key policy no one can change, so an alarm's notification to
+# such a topic is never delivered.
 AWS_MANAGED_SNS_KEY = "alias/aws/sns"
 
 

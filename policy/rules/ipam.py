@@ -1,7 +1,9 @@
 """Only the bootstrap project creates an IPAM.
 
 Amazon VPC IPAM guide, "Quotas for your IPAM" (https://docs.aws.amazon.com/vpc/latest/ipam/
-quotas-ipam.html): "IPAMs per Region" is 1 and not adjustable (Service Quotas L-F8B4A9E6). One
+quotas-ipam.html), table Name / Default / Adjustable: "IPAMs per Region | 1 | No" (Service Quotas
+L-F8B4A9E6): per Region, not per account, and not adjustable (re-read 2026-12-07 in a public copy
+of the page, "All content copied from https://docs.aws.amazon.com/"). One
 IPAM manages many Regions (its operating Regions), so this project keeps one per account, in
 bootstrap/ipam's home Region, with a pool per Region; an application stack never makes one."""
 

@@ -9,8 +9,12 @@ ALB_MAX_SUBNET_PREFIX = 27
 # ELB guide, "Security policies for your Application Load Balancer"
 # (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html):
 # every TLS 1.3 policy is named ELBSecurityPolicy-TLS13-<minimum version>-..., the hybrid
-# post-quantum ones (ML-KEM key exchange) with -PQ- in the name. AWS recommends
-# ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09 (or its FIPS form) and it is the console's default.
+# post-quantum ones (ML-KEM key exchange) with -PQ- in the name. "Console - The default security
+# policy is ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"; "Other methods (for example, the AWS CLI,
+# AWS CloudFormation, and the AWS CDK) - The default security policy is ELBSecurityPolicy-2016-08"
+# (no TLS 1.3), so the listener names one. The page recommends ...-TLS13-1-2-Res-PQ-2025-09 or
+# ...-TLS13-1-2-Res-FIPS-PQ-2025-09 (read in its zh_cn translation; the English excerpt stops
+# before that sentence).
 TLS13_POLICY_PREFIX = "ELBSecurityPolicy-TLS13-"
 # Named in messages: the recommended ones first, then the 2021 ones the stacks may still use.
 TLS_POLICIES = (
@@ -23,8 +27,9 @@ TLS_POLICIES = (
 # ACM API reference, RequestCertificate: DomainName "cannot exceed 64 octets (characters),
 # including periods" (RFC 5280's Common Name).
 ACM_DOMAIN_NAME_MAX = 64
-# Amazon MSK developer guide, "Amazon MSK quota", MSK Serverless quota: "Maximum number of
-# partitions (leaders)" per cluster, 2400 for non-compacted topics (120 for compacted ones).
+# Amazon MSK developer guide, "Amazon MSK quota", "MSK Serverless quota (per cluster unless
+# stated)": "Maximum number of partitions (leaders) | 2400 for non-compacted topics; 120 for
+# compacted topics" (settings/limits.py says where it was read).
 MSK_SERVERLESS_MAX_PARTITIONS = 2400
 
 
