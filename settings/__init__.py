@@ -1,5 +1,5 @@
 """Stack settings: declared once (declarations.py), read and validated (loader.py), rendered
-into the README (table.py). `default("apiCpu")` is what component args default to."""
+into docs/configuration.md (table.py). `default("apiCpu")` is what component args default to."""
 
 from __future__ import annotations
 

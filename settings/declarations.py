@@ -1,8 +1,8 @@
 """Every stack setting, declared once: key, type, default, allowed values, description, source.
 
 Each section is a frozen pydantic model whose field aliases are the stack config keys. The
-reader (settings/loader.py), the README table (settings/table.py), the error messages and the
-defaults of the component args they feed all come from these fields.
+reader (settings/loader.py), the settings table of docs/configuration.md (settings/table.py),
+the error messages and the defaults of the component args they feed all come from these fields.
 
 Why pydantic rather than Pulumi.yaml's `config:` schema plus a validator: the project schema
 only knows type, default and description, so ranges, allowed values, cross-key rules and the
@@ -47,7 +47,7 @@ def one_of(*allowed: Any) -> Callable[[Any], Any]:
             raise ValueError(f"must be one of {', '.join(map(str, allowed))}")
         return value
 
-    check.allowed = allowed  # type: ignore[attr-defined]  # shown in the README table
+    check.allowed = allowed  # type: ignore[attr-defined]  # shown in the settings table
     return check
 
 

@@ -63,7 +63,7 @@ def _validator_allowed(field: FieldInfo) -> Iterator[Any]:
 
 
 def allowed_text(field: FieldInfo) -> str:
-    """What the README's "Allowed" column shows for the field."""
+    """What the "Allowed" column of docs/configuration.md's settings table shows for the field."""
     declared = (field.json_schema_extra or {}).get("allowed")
     if declared:
         return str(declared)

@@ -22,7 +22,7 @@ from settings.declarations import RETIRED_KEYS, SECTIONS, Settings
 PLACEHOLDER_PREFIX = "REPLACE_WITH_"
 PLACEHOLDER_HINTS = {
     "ipamPoolId": "run `pulumi -C bootstrap/ipam stack output poolId` (README \"Deploy to AWS\", "
-                  "step 1), then `pulumi config set ipamPoolId <that id>`",
+                  "step 2), then `pulumi config set ipamPoolId <that id>`",
     "domainName": "set the API's DNS name, in a Route 53 public zone of this account "
                   "(`pulumi config set domainName api.<your domain>`), or use certificateArn",
     "hostedZoneId": "the id of domainName's Route 53 zone: `aws route53 list-hosted-zones-by-name "

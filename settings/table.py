@@ -1,4 +1,5 @@
-"""The README's settings table, generated from the declarations (tests/unit/test_readme.py)."""
+"""The settings table of docs/configuration.md, generated from the declarations
+(tests/unit/test_docs_generated.py keeps the page equal to it)."""
 
 from __future__ import annotations
 

@@ -100,8 +100,9 @@ class AwsAccount:
 
     @classmethod
     def bootstrapped(cls, **kwargs: Any) -> AwsAccount:
-        """An account as README step 1 leaves it: bootstrap/ipam created its one IPAM and the
-        region's pool BOOTSTRAPPED_POOL_ID. Runs deploy into such an account by default."""
+        """An account as the README's deploy step 2 leaves it: bootstrap/ipam created its one
+        IPAM and the region's pool BOOTSTRAPPED_POOL_ID. Runs deploy into such an account by
+        default."""
         return cls(ipams=["ipam-0b00757ab00757ab0"],
                    ipam_pools={BOOTSTRAPPED_POOL_ID: [BOOTSTRAPPED_POOL_CIDR]}, **kwargs)
 

@@ -1,4 +1,4 @@
-"""Once per AWS account: the read-only role for pull-request previews (README "CI").
+"""Once per AWS account: the read-only role for pull-request previews (docs/operating.md, "CI").
 
     pulumi -C bootstrap/ci stack init account && pulumi -C bootstrap/ci up
     pulumi -C bootstrap/ci stack output previewRoleArn   # -> repository variable

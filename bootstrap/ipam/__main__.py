@@ -1,4 +1,4 @@
-"""Once per AWS account: the IPAM and a pool per region (README "Deploy to AWS", step 1).
+"""Once per AWS account: the IPAM and a pool per region (README "Deploy to AWS", step 2).
 
     pulumi -C bootstrap/ipam stack init account && pulumi -C bootstrap/ipam up
     pulumi -C bootstrap/ipam stack output poolId     # -> the app stacks' ipamPoolId

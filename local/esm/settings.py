@@ -1,7 +1,8 @@
 """Settings of the local event source mapping, declared once: flag, environment variable, default,
 rule and meaning of each option in OPTIONS. The command line, the EsmSettings defaults, the error
-messages and the README table (`markdown_table`) all come from it; the Kafka connection variables
-are msk_iam_client's own declaration, shared with the API and the other tools."""
+messages and the table in docs/configuration.md (`markdown_table`) all come from it; the Kafka
+connection variables are msk_iam_client's own declaration, shared with the API and the other
+tools."""
 
 from __future__ import annotations
 
@@ -207,7 +208,7 @@ def load_settings(
 
 
 def markdown_table() -> str:
-    """The README's table of the local mapping's options, generated from OPTIONS."""
+    """docs/configuration.md's table of the local mapping's options, generated from OPTIONS."""
     rows = ["| Flag | Variable | Default | Meaning |", "| --- | --- | --- | --- |"]
     for option in OPTIONS:
         default = f"`{option.default}`" if option.default else "—"

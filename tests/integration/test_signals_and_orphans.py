@@ -26,8 +26,9 @@ from local.api_server import free_port
 
 pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# What README's quick start states for ./dev pipeline (local/pipeline.py SHUTDOWN_BOUND_S and
-# HURRIED_BOUND_S), plus slack for a loaded 2-core machine to run the last exit.
+# What docs/local-development.md states for ./dev pipeline (local/pipeline.py SHUTDOWN_BOUND_S
+# and HURRIED_BOUND_S; tests/unit/test_docs_generated.py keeps the page equal to them), plus
+# slack for a loaded 2-core machine to run the last exit.
 PIPELINE_STOP_S = 120 + 15
 PIPELINE_HURRIED_STOP_S = 30 + 15
 STOP_S = 60  # the other entry points (broker: 30 s SIGTERM + kill; API: 21 s grace + flush)

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from event_api.settings import SettingsError, load_settings
 
+from tests.fixtures.docs import page, section
+
 API_DIR = Path(__file__).resolve().parents[2] / "services" / "api"
 BASE = {"KAFKA_BOOTSTRAP_SERVERS": "b-1.example:9098", "AWS_REGION": "eu-west-1"}
 
@@ -131,10 +133,11 @@ def test_entry_point_rejects_empty_bootstrap_unless_disabled():
     assert "KAFKA_DISABLED=true" in result.stderr
 
 
-def test_the_readme_table_is_generated_from_the_declarations():
+def test_the_documented_table_is_generated_from_the_declarations():
     from event_api.settings import VARIABLES, markdown_table
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert markdown_table() in readme, "README's API variables table: paste markdown_table()"
+    documented = section(page("configuration.md"), "The API's environment variables")
+    assert markdown_table() in documented, \
+        "docs/configuration.md's API variables table: paste markdown_table()"
     assert [v.name for v in VARIABLES] == [line.split("`")[1] for line in
                                            markdown_table().splitlines()[2:]]

@@ -8,7 +8,7 @@ raised to 35 minutes by #34859; pulumi/pulumi-aws#4346: inherited by pulumi-aws,
 customTimeouts on the Vpc does not change that wait). The bootstrap stack's pool CIDR cannot be
 deprovisioned while an allocation remains ("The CIDR has one or more allocations",
 hashicorp/terraform-provider-aws#30165), so bootstrap/ipam is destroyed after every application
-stack and after IPAM has released their allocations (README "Deploy to AWS", Destroy).
+stack and after IPAM has released their allocations (docs/operating.md, "Destroy").
 
 Pulumi deletes in reverse dependency order, so "A is deleted before B" is "A depends on B".
 """
@@ -75,7 +75,7 @@ def test_the_vpc_delete_waits_for_ipam_and_no_custom_timeout_pretends_otherwise(
     # Its CIDR is an allocation of the account's pool: the provider's delete waits (up to its own
     # 35 minutes) until IPAM releases it. A customTimeouts on the Vpc does not change that wait
     # (pulumi/pulumi-aws#4346), so the VPC carries none; if IPAM takes longer, the delete fails
-    # after the VPC is gone and a second `pulumi destroy` completes (README, Destroy).
+    # after the VPC is gone and a second `pulumi destroy` completes (docs/operating.md, "Destroy").
     assert vpc.inputs["ipv4IpamPoolId"] and vpc.inputs["ipv4NetmaskLength"]
     assert options[vpc.name]["delete_timeout"] in (None, "")
 

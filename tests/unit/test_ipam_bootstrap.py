@@ -38,7 +38,7 @@ def bootstrap(account: AwsAccount, config: dict | None = None) -> PulumiRun:
 @pytest.fixture(scope="module")
 def account_with_apps() -> tuple[AwsAccount, PulumiRun, dict[str, PulumiRun]]:
     """A fresh account: the bootstrap stack, then dev and prod in the same account and region,
-    each given the bootstrap's pool as the README says."""
+    each given the bootstrap's pool as the README's deploy steps say."""
     account = AwsAccount()
     boot = bootstrap(account)
     apps = {stack: run_main({**stack_config(stack), "ipamPoolId": boot.outputs["poolId"]},

@@ -1,17 +1,17 @@
-"""The README stays true to the code: settings table, architecture diagram, first commands."""
+"""The README stays true to the code: the architecture diagram, the first commands, the deploy steps
+(here and in docs/operating.md). Its size and layout table: test_readme_layout.py; the generated
+tables in docs/: test_docs_generated.py."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-import settings
 from testing.pulumi_harness import run_main, stack_config
+from tests.fixtures.docs import ROOT, between, page, section
 
-ROOT = Path(__file__).resolve().parents[2]
-README = (ROOT / "README.md").read_text()
+README = page("README.md")
 
 # Every resource type the program creates is either drawn (as the diagram node named here) or
 # deliberately left out as plumbing. A new type fails the test until it is classified, so the
@@ -66,14 +66,8 @@ PLUMBING = {
 COMPONENT_PREFIX = "event-pipeline:"
 
 
-def _between(name: str) -> str:
-    match = re.search(rf"<!-- {name}:start -->\n(.*?)<!-- {name}:end -->", README, re.S)
-    assert match, f"README lacks the {name} markers"
-    return match.group(1)
-
-
 def _diagram():
-    text = _between("architecture")
+    text = between(README, "architecture")
     subgraphs = set(re.findall(r"^\s*subgraph (\w+)", text, re.M))
     nodes = set(re.findall(r"(?:^|\s|>|-)(\w+)\s*(?:\[|\(\(|\[\()", text, re.M)) - subgraphs
     return subgraphs, nodes
@@ -82,16 +76,6 @@ def _diagram():
 @pytest.fixture(scope="module")
 def program():
     return run_main(stack_config("dev"))
-
-
-def test_the_local_mappings_options_table_is_the_generated_one():
-    from local.esm.settings import markdown_table
-
-    assert _between("esm-options").strip() == markdown_table().strip()
-
-
-def test_settings_table_is_the_generated_one():
-    assert _between("settings-table").strip() == settings.render_settings_table().strip()
 
 
 def test_every_resource_type_is_drawn_or_deliberately_plumbing(program):
@@ -127,30 +111,14 @@ def test_readme_opens_with_the_two_commands_ci_runs():
     assert "./dev test" in (ROOT / ".ci" / "run").read_text()
 
 
-def _section(title: str) -> str:
-    start = README.index(f"## {title}\n")
-    end = README.find("\n## ", start + 1)
-    return README[start:end if end != -1 else None]
-
-
-def test_the_deploy_guide_bootstraps_the_accounts_ipam_before_any_stack():
-    deploy = _section("Deploy to AWS")
-    assert deploy.index("pulumi -C bootstrap/ipam up") < deploy.index("\npulumi up")
+# The README's five steps and operating.md's full guide both bootstrap the IPAM before a stack.
+@pytest.mark.parametrize("name", ["README.md", "operating.md"])
+def test_the_deploy_guide_bootstraps_the_accounts_ipam_before_any_stack(name):
+    text = page(name)
+    deploy = section(text, "Deploy to AWS") if name == "README.md" else text
+    first_up = re.search(r"^\s*pulumi up\b", deploy, re.M)
+    assert first_up, f"{name}: no `pulumi up` of a stack"
+    assert deploy.index("pulumi -C bootstrap/ipam up") < first_up.start()
     assert "ipamPoolId" in deploy and "stack output poolId" in deploy
     bootstrap = ROOT / "bootstrap" / "ipam"
     assert (bootstrap / "Pulumi.yaml").exists() and (bootstrap / "Pulumi.account.yaml").exists()
-
-
-def test_the_configuration_example_error_is_what_the_loader_says():
-    import pulumi
-
-    example = re.search(r"```text\n(Invalid stack configuration.*?)```", README, re.S).group(1)
-    pulumi.runtime.set_all_config({
-        "event-pipeline:ipamPoolId": "ipam-pool-0a1b2c3d4e5f60718",
-        "event-pipeline:allowPlainHttp": "true",
-        "event-pipeline:consumerLagAlarmThreshold": "5000",
-        "event-pipeline:consumerTimeoutSeconds": "900",
-    })
-    with pytest.raises(pulumi.RunError) as error:
-        settings.load_settings(pulumi.Config("event-pipeline"), region="us-east-1")
-    assert str(error.value).strip() == example.strip()

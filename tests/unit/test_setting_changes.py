@@ -2,16 +2,16 @@
 
 For each declared setting (settings.SECTIONS) the program runs under the mocks before and after
 a change of that setting, and testing/replacements.py says what the engine would replace. Issue
-23: a stateful resource (MSK cluster, queue, bucket, KMS key) is replaced only where the README
-says so (DOCUMENTED_REPLACEMENTS), no replacement takes a unique value the old graph still holds,
-and a replaced cluster gets its topic provisioned again.
+23: a stateful resource (MSK cluster, queue, bucket, KMS key) is replaced only where the docs
+(docs/operating.md, docs/configuration.md) say so (DOCUMENTED_REPLACEMENTS), no replacement
+takes a unique value the old graph still holds, and a replaced cluster gets its topic
+provisioned again.
 """
 
 from __future__ import annotations
 
 import functools
 import typing
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,8 +28,10 @@ from testing.replacements import (
     replaced,
     unique_value_conflicts,
 )
+from tests.fixtures.docs import flat, page
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+# Where a replacement is documented: the guide to changing settings, or the settings table.
+DOCUMENTED_IN = ("operating.md", "configuration.md")
 MSK = "aws:msk/serverlessCluster:ServerlessCluster"
 INVOCATION = "aws:lambda/invocation:Invocation"
 PREFIX = "event-pipeline:"
@@ -73,8 +75,8 @@ NOT_EXERCISED: dict[str, str] = {
                   "is another account's setup, not a change of this stack",
 }
 
-# A stateful resource replaced by a setting, where the README says so: (setting, logical name)
-# -> the README sentence.
+# A stateful resource replaced by a setting, where the docs say so: (setting, logical name)
+# -> the sentence in DOCUMENTED_IN.
 DOCUMENTED_REPLACEMENTS: dict[tuple[str, str], str] = {
     ("availabilityZoneCount", "kafka-cluster"):
         "Either way the MSK Serverless cluster is replaced",
@@ -189,10 +191,10 @@ def test_an_unchanged_stack_replaces_nothing():
     assert replaced(_before(), run_main(stack_config("dev"))) == []
 
 
-def test_the_documented_replacements_are_in_the_readme():
+def test_the_documented_replacements_are_in_the_docs():
     from settings import render_settings_table
 
-    text = " ".join(README.read_text().split())
+    text = flat(" ".join(page(name) for name in DOCUMENTED_IN))
     for sentence in DOCUMENTED_REPLACEMENTS.values():
         assert sentence in text, sentence
     # A deletion is documented by the setting's description, in the generated settings table.

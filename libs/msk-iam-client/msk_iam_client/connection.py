@@ -18,7 +18,7 @@ from msk_iam_client.token_provider import SUPPORTED_SECURITY_PROTOCOLS, client_s
 
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
 
-# name -> what it means; the tools' READMEs and --help name these.
+# name -> what it means; the tools' --help and docs/configuration.md name these.
 VARIABLES = {
     "KAFKA_BOOTSTRAP_SERVERS": "comma list of host:port (MSK's SASL/IAM bootstrap string)",
     "KAFKA_SECURITY_PROTOCOL": "SASL_SSL (MSK IAM via OAUTHBEARER, default) or PLAINTEXT "

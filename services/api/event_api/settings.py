@@ -1,8 +1,8 @@
 """Service configuration, read once from environment variables and validated at start-up.
 
 Each variable is declared once below (`VARIABLES`: name, default, allowed values, description);
-the reader, the error messages and the README's table (`markdown_table`, kept in step by a test)
-all come from that declaration. Every bad value produces one human-readable message;
+the reader, the error messages and docs/configuration.md's table (`markdown_table`, kept in step
+by a test) all come from that declaration. Every bad value produces one human-readable message;
 `load_settings` collects them all so an operator fixes the task definition in one go.
 """
 
@@ -61,7 +61,7 @@ class _Invalid(ValueError):
 @dataclass(frozen=True)
 class Rule:
     parse: Callable[[str], Any]  # returns the value or raises _Invalid
-    allowed: str  # for the README table
+    allowed: str  # for the documented table
 
 
 def _boolean(raw: str) -> bool:
@@ -261,7 +261,8 @@ def _cross_checks(values: dict[str, Any], env: Mapping[str, str]) -> list[str]:
 
 
 def markdown_table() -> str:
-    """The README's table of the API's environment variables, from the declarations above."""
+    """docs/configuration.md's table of the API's environment variables, from the declarations
+    above."""
     rows = ["| variable | default | allowed | what it does |", "|---|---|---|---|"]
     for v in VARIABLES:
         default = "(none)" if v.default in (None, ()) else str(v.default).lower() \

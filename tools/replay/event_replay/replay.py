@@ -7,7 +7,7 @@ Kafka settings come from the environment, like the API: KAFKA_BOOTSTRAP_SERVERS,
 KAFKA_SECURITY_PROTOCOL (SASL_SSL|PLAINTEXT), KAFKA_CA_FILE, AWS_REGION, and KAFKA_TOPIC (optional:
 defaults to each record's original topic). Key, value and headers are re-published byte for byte.
 
-The rules (README, "Replay"):
+The rules (docs/operating.md, "Dead letters and replay"):
 - never publish a null record: a tombstone letter is reported and kept;
 - never republish a record it already replayed: the durable ledger (ledger.py) is consulted before
   publishing, across retries and re-runs, and duplicates inside one run (SQS redelivering a
