@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.consumer_throughput [--repeats 5] [--json] [--store-dir DIR]
                                                   [--via-emulator]
+                                                  [--figures [bench/figures.json]]
 
 Records/s through the real Lambda handler (`build_handler`: Powertools logger and EMF metrics,
 decode, schema validation, default `process`, the SQLite dead-letter store) for batches of
@@ -21,6 +22,11 @@ deployment package (built exactly as `pulumi up` builds it) in AWS's Lambda Runt
 Emulator with Python 3.13 (local/lambda_runtime): the Invoke API's HTTP and JSON round trip and
 the runtime's own work included, as the event source mapping pays them; and the package's cold
 start (first invocation, init included) against a warm one.
+
+`--figures` writes the milliseconds per invocation of each batch size (no poison; through the
+emulator when `--via-emulator` is given, else in-process) into the figures file the cost
+estimate reads (python -m tools.cost), which fits a fixed cost per invocation plus a cost per
+record to them.
 """
 
 from __future__ import annotations
@@ -35,13 +41,15 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 from event_api.events import build_event, to_record
 from event_consumer.handler import build_handler
 from event_consumer.sqlite_sink import SqliteDeadLetterSink
 from kafka.consumer.fetcher import ConsumerRecord
 
-from bench._common import machine
+from bench._common import REPO_ROOT, machine
+from bench.figures import FIGURES_FILE, write_section
 from local.esm import LocalLambdaContext, build_msk_event
 
 BATCHES = (100, 1_000, 10_000)
@@ -158,6 +166,9 @@ def main() -> int:
                         help="where the SQLite dead-letter stores live (default: a RAM disk)")
     parser.add_argument("--via-emulator", action="store_true",
                         help="also through the consumer's package in the Lambda emulator")
+    parser.add_argument("--figures", nargs="?", const=str(FIGURES_FILE), metavar="PATH",
+                        help="write ms per invocation for the cost estimate (default path: "
+                             f"{FIGURES_FILE.relative_to(REPO_ROOT)})")
     args = parser.parse_args()
     results: dict[str, dict[str, float]] = {"records_per_s": {}, "records_per_s_no_poison": {}}
     with tempfile.TemporaryDirectory(dir=args.store_dir) as workdir:
@@ -184,6 +195,15 @@ def main() -> int:
                 print(f"emulated package: first invocation (init included) "
                       f"{cold['first_invoke']} ms, a warm one {cold['warm_invoke']} ms "
                       f"(10 records)")
+    if args.figures:
+        table = ("emulator_records_per_s_no_poison" if args.via_emulator
+                 else "records_per_s_no_poison")
+        write_section(Path(args.figures), "consumer", {
+            "via": ("Lambda emulator, Invoke API, Python 3.13" if args.via_emulator
+                    else "in-process handler"),
+            "repeats": args.repeats,
+            "ms_per_invoke": {n: round(int(n) / rate * 1000, 3)
+                              for n, rate in results[table].items()}})
     median, best, boto3_loaded = cold_import_ms(max(args.repeats, 7))
     results["cold_import_ms"] = {"median": round(median, 1), "best": round(best, 1)}
     if args.json:
