@@ -269,6 +269,13 @@ def run_local(args) -> dict:
                     ratio = report[name][key]["events_per_s"] / rate if rate else 0.0
                     report[f"{name}_over_direct"] = report.get(f"{name}_over_direct", {})
                     report[f"{name}_over_direct"][key] = round(ratio, 3)
+                    # Each round's own ratio (same round, same machine state): the spread.
+                    report.setdefault(f"{name}_over_direct_rounds", {})[key] = [
+                        round(api.rate / direct.rate, 3) if direct.rate else 0.0
+                        for (api, _), (direct, _) in zip(measured[name], measured["direct"],
+                                                         strict=True)]
+                    report.setdefault(f"{name}_p99_ms_rounds", {})[key] = [
+                        _stats(api)["p99_ms"] for api, _ in measured[name]]
                 if not args.json:
                     _print_rows(args, concurrency, report, servers)
         finally:
@@ -296,6 +303,10 @@ def _print_rows(args, concurrency: int, report: dict, servers: dict) -> None:
         if args.cpu:
             print(f"      CPU us/event  {name} {report[name][key]['cpu_us_per_event']}"
                   f"  direct {report['direct'][key]['cpu_us_per_event']}")
+        ratios = report[f"{name}_over_direct_rounds"][key]
+        if len(ratios) > 1:
+            print(f"      rounds: {name}/direct {sorted(ratios)}, {name} p99 ms "
+                  f"{sorted(report[f'{name}_p99_ms_rounds'][key])}")
 
 
 def run_remote(args) -> dict:
