@@ -10,6 +10,10 @@ decode, schema validation, default `process`, the SQLite dead-letter store) for 
 and with none; and the handler module's import time in fresh interpreters (what a Lambda cold
 start pays on import; target <= 100 ms).
 
+Beside it, the handler's records/s over those of a bare decode-and-validate loop of the same
+records (no poison), alternated in each repeat: a ratio that depends less on the machine than
+the absolute figure.
+
 The dead-letter store lives on a RAM disk by default (/dev/shm): the figure is the handler's CPU
 cost including every step of the dead-letter write, without the disk's fsync latency, which is a
 property of the disk (one fsync per invocation: ~4 ms on this machine's shared disk, the whole
@@ -45,6 +49,7 @@ from pathlib import Path
 
 from event_api.events import build_event, to_record
 from event_consumer.handler import build_handler
+from event_consumer.records import decode_event, decode_headers, iter_records
 from event_consumer.sqlite_sink import SqliteDeadLetterSink
 from kafka.consumer.fetcher import ConsumerRecord
 
@@ -101,6 +106,38 @@ def throughput(n: int, poison_share: float, repeats: int, workdir: str) -> float
         if r:  # the first run warms caches (regex compile, SQLite, logger formatters)
             rates.append(n / elapsed)
     return statistics.median(rates)
+
+
+def _handler_seconds(event: dict, workdir: str, name: str) -> float:
+    sink = SqliteDeadLetterSink(os.path.join(workdir, f"dl-{name}.sqlite"))
+    handler = build_handler(sink=sink, report_failures=False)
+    context = LocalLambdaContext("bench", "arn:aws:lambda:local:0:function:bench")
+    with stdout_to_devnull():
+        started = time.perf_counter()
+        handler(event, context)
+        return time.perf_counter() - started
+
+
+def _bare_seconds(event: dict) -> float:
+    started = time.perf_counter()
+    for record in iter_records(event):
+        decode_event(record)
+        decode_headers(record.raw.get("headers"))
+    return time.perf_counter() - started
+
+
+def handler_over_bare(n: int, repeats: int, workdir: str) -> float:
+    """Records/s through the full handler over records/s of a bare decode-and-validate loop of
+    the same records (no poison), alternated in each repeat: the median of the paired ratios
+    travels between machines better than records/s does."""
+    event = make_event(n, 0.0, random.Random(n))
+    ratios = []
+    for r in range(repeats + 1):
+        handler_s = _handler_seconds(event, workdir, f"pair-{n}-{r}")
+        bare_s = _bare_seconds(event)
+        if r:  # the first pair warms both paths
+            ratios.append(bare_s / handler_s)
+    return statistics.median(ratios)
 
 
 def cold_import_ms(repeats: int) -> tuple[float, float, bool]:
@@ -181,6 +218,14 @@ def main() -> int:
                 results[table][str(n)] = round(rate)
                 if not args.json:
                     print(f"{n:>7} {share:>7.0%} {rate:>28,.0f}")
+        # The handler over a bare decode-and-validate loop of the same records, in the same run:
+        # a ratio that travels between machines better than records/s does.
+        results["handler_over_bare"] = {}
+        for n in BATCHES:
+            ratio = handler_over_bare(n, max(args.repeats, 5), workdir)
+            results["handler_over_bare"][str(n)] = round(ratio, 3)
+            if not args.json:
+                print(f"{n:>7} handler / bare decode-and-validate loop: {ratio:.2f}")
         if args.via_emulator:
             batches = {(n, share): make_event(n, share, random.Random(n))
                        for n in BATCHES for share in (0.0, POISON_SHARE)}
