@@ -77,6 +77,14 @@ def test_tasks_follow_the_scaling_target_within_min_and_max():
     assert "saturates" not in render(Estimate(SHAPE, PRICES, FIGURES, Load(1000, 200)))
 
 
+def test_the_consumer_is_bounded_by_its_partitions():
+    # A batch of 100 at 2 + 100 x 0.03 ms = 5 ms on a core, 1769/256 times longer at 256 MB:
+    # 34.55 ms; 3 partitions x 100 records per 34.55 ms = 8,683 events/s at most.
+    assert "consumer reads at most 8,683 events/s" in render(
+        Estimate(SHAPE, PRICES, FIGURES, Load(10_000, 200)))
+    assert "consumer reads" not in render(Estimate(SHAPE, PRICES, FIGURES, Load(8_000, 200)))
+
+
 def test_the_consumer_batches_by_window_or_size():
     items = estimate(SHAPE, PRICES, FIGURES, Load(10, 200))
     # 10 events/s, a 1 s window: one invocation a second with 10 records.

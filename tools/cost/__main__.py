@@ -19,7 +19,8 @@ def _number(kind: type, minimum: float, what: str):
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a {what}") from None
         if not value >= minimum or value != value or value in (float("inf"),):
-            raise argparse.ArgumentTypeError(f"{text!r}: must be a {what} of at least {minimum}")
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: must be a finite {what} of at least {minimum}")
         return value
     return parse
 

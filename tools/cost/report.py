@@ -7,7 +7,15 @@ from dataclasses import replace
 
 from tools.cost.figures import Figures
 from tools.cost.graph import StackShape
-from tools.cost.model import SECONDS_PER_MONTH, Item, Load, api_tasks, estimate, total
+from tools.cost.model import (
+    SECONDS_PER_MONTH,
+    Item,
+    Load,
+    api_tasks,
+    estimate,
+    lambda_duration_ms,
+    total,
+)
 from tools.cost.prices import PriceTable
 
 
@@ -51,6 +59,17 @@ def capacity_notes(result: Estimate) -> list[str]:
         notes.append(f"{result.tasks} tasks of {shape.task_vcpu:g} vCPU serve at most "
                      f"{ceiling:,.0f} events/s at the measured CPU per event: the API saturates "
                      "below this rate")
+    consumer = shape.consumer
+    if consumer and result.load.events_per_s:
+        # One in-flight batch per partition keeps each partition in order (Lambda guide,
+        # "Apache Kafka event poller scaling modes"): the partitions bound the concurrency.
+        batch_s = lambda_duration_ms(result.figures.consumer_ms(shape.batch_size),
+                                     consumer.memory_mb) / 1000
+        ceiling = shape.partitions * shape.batch_size / batch_s
+        if result.load.events_per_s > ceiling:
+            notes.append(f"the consumer reads at most {ceiling:,.0f} events/s ({shape.partitions}"
+                         f" partitions, one batch of {shape.batch_size} each in flight, "
+                         f"{batch_s * 1000:,.0f} ms a batch): it falls behind at this rate")
     return notes
 
 
