@@ -2,12 +2,17 @@
 
     .venv/bin/python -m bench.consumer_throughput [--repeats 5] [--json] [--store-dir DIR]
                                                   [--via-emulator]
+                                                  [--figures [bench/figures.json]]
 
 Records/s through the real Lambda handler (`build_handler`: Powertools logger and EMF metrics,
 decode, schema validation, default `process`, the SQLite dead-letter store) for batches of
 100 / 1,000 / 10,000 API events, with 10 % poison (the target: >= 50,000 records/s on one core)
 and with none; and the handler module's import time in fresh interpreters (what a Lambda cold
 start pays on import; target <= 100 ms).
+
+Beside it, the handler's records/s over those of a bare decode-and-validate loop of the same
+records (no poison), alternated in each repeat: a ratio that depends less on the machine than
+the absolute figure.
 
 The dead-letter store lives on a RAM disk by default (/dev/shm): the figure is the handler's CPU
 cost including every step of the dead-letter write, without the disk's fsync latency, which is a
@@ -21,6 +26,11 @@ deployment package (built exactly as `pulumi up` builds it) in AWS's Lambda Runt
 Emulator with Python 3.13 (local/lambda_runtime): the Invoke API's HTTP and JSON round trip and
 the runtime's own work included, as the event source mapping pays them; and the package's cold
 start (first invocation, init included) against a warm one.
+
+`--figures` writes the milliseconds per invocation of each batch size (no poison; through the
+emulator when `--via-emulator` is given, else in-process) into the figures file the cost
+estimate reads (python -m tools.cost), which fits a fixed cost per invocation plus a cost per
+record to them.
 """
 
 from __future__ import annotations
@@ -35,13 +45,16 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 from event_api.events import build_event, to_record
 from event_consumer.handler import build_handler
+from event_consumer.records import decode_event, decode_headers, iter_records
 from event_consumer.sqlite_sink import SqliteDeadLetterSink
 from kafka.consumer.fetcher import ConsumerRecord
 
-from bench._common import machine
+from bench._common import REPO_ROOT, machine
+from bench.figures import FIGURES_FILE, write_section
 from local.esm import LocalLambdaContext, build_msk_event
 
 BATCHES = (100, 1_000, 10_000)
@@ -93,6 +106,38 @@ def throughput(n: int, poison_share: float, repeats: int, workdir: str) -> float
         if r:  # the first run warms caches (regex compile, SQLite, logger formatters)
             rates.append(n / elapsed)
     return statistics.median(rates)
+
+
+def _handler_seconds(event: dict, workdir: str, name: str) -> float:
+    sink = SqliteDeadLetterSink(os.path.join(workdir, f"dl-{name}.sqlite"))
+    handler = build_handler(sink=sink, report_failures=False)
+    context = LocalLambdaContext("bench", "arn:aws:lambda:local:0:function:bench")
+    with stdout_to_devnull():
+        started = time.perf_counter()
+        handler(event, context)
+        return time.perf_counter() - started
+
+
+def _bare_seconds(event: dict) -> float:
+    started = time.perf_counter()
+    for record in iter_records(event):
+        decode_event(record)
+        decode_headers(record.raw.get("headers"))
+    return time.perf_counter() - started
+
+
+def handler_over_bare(n: int, repeats: int, workdir: str) -> float:
+    """Records/s through the full handler over records/s of a bare decode-and-validate loop of
+    the same records (no poison), alternated in each repeat: the median of the paired ratios
+    travels between machines better than records/s does."""
+    event = make_event(n, 0.0, random.Random(n))
+    ratios = []
+    for r in range(repeats + 1):
+        handler_s = _handler_seconds(event, workdir, f"pair-{n}-{r}")
+        bare_s = _bare_seconds(event)
+        if r:  # the first pair warms both paths
+            ratios.append(bare_s / handler_s)
+    return statistics.median(ratios)
 
 
 def cold_import_ms(repeats: int) -> tuple[float, float, bool]:
@@ -158,6 +203,9 @@ def main() -> int:
                         help="where the SQLite dead-letter stores live (default: a RAM disk)")
     parser.add_argument("--via-emulator", action="store_true",
                         help="also through the consumer's package in the Lambda emulator")
+    parser.add_argument("--figures", nargs="?", const=str(FIGURES_FILE), metavar="PATH",
+                        help="write ms per invocation for the cost estimate (default path: "
+                             f"{FIGURES_FILE.relative_to(REPO_ROOT)})")
     args = parser.parse_args()
     results: dict[str, dict[str, float]] = {"records_per_s": {}, "records_per_s_no_poison": {}}
     with tempfile.TemporaryDirectory(dir=args.store_dir) as workdir:
@@ -170,6 +218,14 @@ def main() -> int:
                 results[table][str(n)] = round(rate)
                 if not args.json:
                     print(f"{n:>7} {share:>7.0%} {rate:>28,.0f}")
+        # The handler over a bare decode-and-validate loop of the same records, in the same run:
+        # a ratio that travels between machines better than records/s does.
+        results["handler_over_bare"] = {}
+        for n in BATCHES:
+            ratio = handler_over_bare(n, max(args.repeats, 5), workdir)
+            results["handler_over_bare"][str(n)] = round(ratio, 3)
+            if not args.json:
+                print(f"{n:>7} handler / bare decode-and-validate loop: {ratio:.2f}")
         if args.via_emulator:
             batches = {(n, share): make_event(n, share, random.Random(n))
                        for n in BATCHES for share in (0.0, POISON_SHARE)}
@@ -184,6 +240,15 @@ def main() -> int:
                 print(f"emulated package: first invocation (init included) "
                       f"{cold['first_invoke']} ms, a warm one {cold['warm_invoke']} ms "
                       f"(10 records)")
+    if args.figures:
+        table = ("emulator_records_per_s_no_poison" if args.via_emulator
+                 else "records_per_s_no_poison")
+        write_section(Path(args.figures), "consumer", {
+            "via": ("Lambda emulator, Invoke API, Python 3.13" if args.via_emulator
+                    else "in-process handler"),
+            "repeats": args.repeats,
+            "ms_per_invoke": {n: round(int(n) / rate * 1000, 3)
+                              for n, rate in results[table].items()}})
     median, best, boto3_loaded = cold_import_ms(max(args.repeats, 7))
     results["cold_import_ms"] = {"median": round(median, 1), "best": round(best, 1)}
     if args.json:

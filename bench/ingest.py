@@ -4,6 +4,7 @@ kafka-python's own producer writing the same events directly.
     .venv/bin/python -m bench.ingest [--seconds 10] [--concurrency 1 16 64] [--linger-ms 0]
                                      [--log-level INFO] [--rounds N] [--compare CHECKOUT]
                                      [--compare-workers N] [--cpu] [--json] [--profile DIR]
+                                     [--figures [bench/figures.json]]
     .venv/bin/python -m bench.ingest --url https://<your ALB> [--seconds 10] [--json]
 
 Locally it runs a real broker (SASL_SSL + MSK IAM OAUTHBEARER), the API with its production
@@ -21,6 +22,9 @@ local figures. --json prints one JSON object instead of the table.
 On a shared machine absolute figures drift from minute to minute: --rounds alternates the paths
 several times and reports the median round, and --compare runs a second API from another
 checkout in the same rounds, so before/after ratios come from one run.
+
+--figures writes the API's CPU microseconds per event (per concurrency) and its log bytes per
+event into the figures file the cost estimate reads (python -m tools.cost).
 """
 
 from __future__ import annotations
@@ -35,8 +39,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench._common import machine, percentile
+from bench._common import REPO_ROOT, machine, percentile
 from bench._http_load import LoadResult, Target, run_load_sync
+from bench.figures import FIGURES_FILE, write_section
 
 SEND_TIMEOUT_MS = 5000
 
@@ -264,6 +269,13 @@ def run_local(args) -> dict:
                     ratio = report[name][key]["events_per_s"] / rate if rate else 0.0
                     report[f"{name}_over_direct"] = report.get(f"{name}_over_direct", {})
                     report[f"{name}_over_direct"][key] = round(ratio, 3)
+                    # Each round's own ratio (same round, same machine state): the spread.
+                    report.setdefault(f"{name}_over_direct_rounds", {})[key] = [
+                        round(api.rate / direct.rate, 3) if direct.rate else 0.0
+                        for (api, _), (direct, _) in zip(measured[name], measured["direct"],
+                                                         strict=True)]
+                    report.setdefault(f"{name}_p99_ms_rounds", {})[key] = [
+                        _stats(api)["p99_ms"] for api, _ in measured[name]]
                 if not args.json:
                     _print_rows(args, concurrency, report, servers)
         finally:
@@ -272,6 +284,9 @@ def run_local(args) -> dict:
                 server.stop()
         report["exactly_once"] = _check_exactly_once(
             acked, _read_back(broker.plaintext_bootstrap, "bench-api"))
+        # One access line per request at the production log level: what CloudWatch ingests.
+        report["api_log_bytes_per_event"] = round(
+            servers["api"].log_path.stat().st_size / max(len(acked), 1), 1)
         if args.profile:
             report["profile"] = summarise(sorted(Path(args.profile).glob("api-c*.txt")))
     report["load_average"] = {"before": [round(x, 2) for x in load_before],
@@ -288,6 +303,10 @@ def _print_rows(args, concurrency: int, report: dict, servers: dict) -> None:
         if args.cpu:
             print(f"      CPU us/event  {name} {report[name][key]['cpu_us_per_event']}"
                   f"  direct {report['direct'][key]['cpu_us_per_event']}")
+        ratios = report[f"{name}_over_direct_rounds"][key]
+        if len(ratios) > 1:
+            print(f"      rounds: {name}/direct {sorted(ratios)}, {name} p99 ms "
+                  f"{sorted(report[f'{name}_p99_ms_rounds'][key])}")
 
 
 def run_remote(args) -> dict:
@@ -331,7 +350,12 @@ def main() -> int:
     parser.add_argument("--cpu", action="store_true",
                         help="also print CPU microseconds per event for each process")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--figures", nargs="?", const=str(FIGURES_FILE), metavar="PATH",
+                        help="write the API's per-event figures for the cost estimate "
+                             f"(default path: {FIGURES_FILE.relative_to(REPO_ROOT)})")
     args = parser.parse_args()
+    if args.figures and args.url:
+        parser.error("--figures measures the local API; it cannot be used with --url")
 
     if not args.json:
         print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}")
@@ -341,6 +365,13 @@ def main() -> int:
         print(f"target: {where}; {args.seconds:g} s per run, closed loop")
         print(HEADER, flush=True)
     report = run_remote(args) if args.url else run_local(args)
+    if args.figures:
+        write_section(Path(args.figures), "api", {
+            "workers": args.workers, "seconds": args.seconds, "rounds": args.rounds,
+            "concurrency": {key: {"events_per_s": row["events_per_s"],
+                                  "cpu_us_per_event": row["cpu_us_per_event"]}
+                            for key, row in report["api"].items()},
+            "log_bytes_per_event": report["api_log_bytes_per_event"]})
     if args.json:
         print(json.dumps(report))
         return 0
