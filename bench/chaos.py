@@ -124,7 +124,6 @@ def _run(args, p: ChaosPipeline, rng: random.Random) -> dict:
             kind = first_round.pop(0) if first_round else rng.choice(Faults.KINDS)
             fault = faults.inject(kind)
             done.append(fault)
-            _, first_done = p.answers.snapshot()
             wait_for(lambda f=fault: recovery(f, load.answers, p.answers.snapshot()[1])
                      is not None, RECOVERY_BOUND_S, 0.5)
             _, first_done = p.answers.snapshot()

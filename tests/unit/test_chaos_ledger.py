@@ -7,8 +7,11 @@ import base64
 import json
 from collections import Counter
 
+import pytest
+
 from bench._chaos_ledger import account
 from bench._chaos_letters import Letter
+from bench.chaos import main
 
 TOPIC = "events"
 
@@ -51,3 +54,14 @@ def test_an_on_failure_record_of_another_topic_dead_letters_nothing_here():
     result = account(acked={"a"}, poison=set(), processed=Counter(),
                      letters=[_on_failure(0, 0, 0, topic="other")], topic=TOPIC, log=log)
     assert result.lost == ["a"]
+
+
+def test_the_chaos_command_refuses_bad_input_with_one_line(capsys):
+    for args, message in ((["--minutes", "0"], "--minutes must be in (0, 120], got 0.0"),
+                          (["--clients", "0"], "--clients must be 1-64, got 0"),
+                          (["--pause", "-1"], "--pause must be 0-10 s, got -1.0")):
+        with pytest.raises(SystemExit) as exited:
+            main(args)
+        assert exited.value.code == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
