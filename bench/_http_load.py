@@ -125,11 +125,19 @@ def _parse_response(buffer: bytearray) -> tuple[int, dict[str, str]] | None:
     return status, headers
 
 
+# (status or None for no answer, the answer's headers, sent at, answered at: perf_counter())
+AnswerHook = Callable[[int | None, dict[str, str], float, float], None]
+
+
 async def run_load(target: Target, concurrency: int, seconds: float,
                    path_for: Callable[[int, int], str],
-                   request_timeout_s: float = 15.0) -> LoadResult:
-    """Each of `concurrency` clients sends GET path_for(client, n) until `seconds` have passed;
-    2xx answers count as successes (with their latency), everything else by status."""
+                   request_timeout_s: float = 15.0, *, pause_s: float = 0.0,
+                   stop: Callable[[], bool] | None = None,
+                   on_answer: AnswerHook | None = None) -> LoadResult:
+    """Each of `concurrency` clients sends GET path_for(client, n) until `seconds` have passed
+    (or `stop()` says so); 2xx answers count as successes (with their latency), everything else
+    by status. `pause_s` between a client's requests makes a steady load instead of a flood;
+    `on_answer` sees every request's outcome (the chaos run keeps them all)."""
     result = LoadResult()
     deadline = time.perf_counter() + seconds
     context = ssl.create_default_context() if target.tls else None
@@ -138,7 +146,7 @@ async def run_load(target: Target, concurrency: int, seconds: float,
     async def client(client_id: int) -> None:
         connection: _Connection | None = None
         n = 0
-        while time.perf_counter() < deadline:
+        while time.perf_counter() < deadline and not (stop is not None and stop()):
             n += 1
             started = time.perf_counter()
             try:
@@ -150,12 +158,16 @@ async def run_load(target: Target, concurrency: int, seconds: float,
                 status, headers = await connection.exchange(request.encode(), request_timeout_s)
             except (TimeoutError, OSError, ValueError):
                 result.errors += 1
+                if on_answer is not None:
+                    on_answer(None, {}, started, time.perf_counter())
                 if connection is not None:
                     connection.transport.close()
                 connection = None
                 await asyncio.sleep(0.05)  # a refused connection must not become a busy loop
                 continue
             result.statuses[status] = result.statuses.get(status, 0) + 1
+            if on_answer is not None:
+                on_answer(status, headers, started, time.perf_counter())
             if 200 <= status < 300:
                 result.latencies_s.append(time.perf_counter() - started)
                 if "x-event-id" in headers:
@@ -163,6 +175,8 @@ async def run_load(target: Target, concurrency: int, seconds: float,
             if headers.get("connection", "").lower() == "close":
                 connection.transport.close()
                 connection = None
+            if pause_s:
+                await asyncio.sleep(pause_s)
         if connection is not None:
             connection.transport.close()
 

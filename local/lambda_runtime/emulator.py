@@ -117,6 +117,12 @@ class LambdaEmulator:
         self.stop()
 
     @property
+    def pid(self) -> int | None:
+        """The RIE's process id, also its session's id (`stop()` kills the session), while it
+        runs: bench/chaos.py crashes the function mid-invocation by SIGKILLing that session."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}{INVOKE_PATH}"
 
