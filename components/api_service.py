@@ -22,8 +22,7 @@ from components.certificate import alias_to_load_balancer, validated_certificate
 from components.iam import VERSION, render, service_trust_policy
 from components.kafka_access import API_PRODUCER_IDEMPOTENT, producer_kafka_policy
 from components.network import Network
-from components.topic import KafkaTopic
-from settings import default
+from components.topic import DEFAULT_TOPIC_NAME, KafkaTopic
 
 # The same command as the Dockerfile's HEALTHCHECK: GET /healthcheck from inside the task.
 HEALTH_CHECK_COMMAND = ["CMD", "python", "-m", "event_api.healthcheck"]
@@ -73,46 +72,46 @@ class ApiServiceArgs:
     producer_idempotent: bool = API_PRODUCER_IDEMPOTENT
     """The program decides: KAFKA_ENABLE_IDEMPOTENCE for the container, WriteDataIdempotently
     in the policy (kafka-python 3.0.12's idempotent producer does not recover from outages)."""
-    certificate_arn: str | None = default("certificateArn")
+    certificate_arn: str | None = None
     """ACM certificate for the HTTPS listener (HTTP then redirects to HTTPS)."""
-    domain_name: str | None = default("domainName")
+    domain_name: str | None = None
     """With `hosted_zone_id`: the API's name; a DNS-validated certificate is issued for it (unless
     `certificate_arn` is given) and an alias record points it at the load balancer."""
-    hosted_zone_id: str | None = default("hostedZoneId")
+    hosted_zone_id: str | None = None
     """The Route 53 zone of `domain_name`."""
-    allow_plain_http: bool = default("allowPlainHttp")
+    allow_plain_http: bool = False
     """Serve plain HTTP on port 80 instead of HTTPS. Without this, a certificate or a domain is
     required: a stack serves HTTPS unless it says so explicitly."""
-    access_logs_enabled: bool = default("albAccessLogs")
+    access_logs_enabled: bool = False
     """ALB access logs to an SSE-S3 bucket with a lifecycle rule."""
-    access_log_retention_days: int = default("albAccessLogRetentionDays")
+    access_log_retention_days: int = 90
     """Days an access log is kept."""
-    desired_count: int = default("apiDesiredCount")
+    desired_count: int = 1
     """Tasks at creation; afterwards autoscaling owns the count. 0 stops the API, also a running
     one: the scalable target's minimum and maximum become 0 (then `min_count` must be 0)."""
-    min_count: int = default("apiMinCount")
+    min_count: int = 1
     """Autoscaling minimum (at least 1 to start a stopped API again)."""
-    max_count: int = default("apiMaxCount")
+    max_count: int = 4
     """Autoscaling maximum."""
-    cpu: int = default("apiCpu")
+    cpu: int = 256
     """Fargate CPU units."""
-    memory: int = default("apiMemory")
+    memory: int = 512
     """Fargate memory (MiB), valid for `cpu`."""
-    on_demand_base: int = default("onDemandBase")
+    on_demand_base: int = 0
     """Tasks always on on-demand FARGATE."""
-    on_demand_weight: int = default("onDemandWeight")
+    on_demand_weight: int = 0
     """FARGATE weight beyond the base."""
-    spot_weight: int = default("spotWeight")
+    spot_weight: int = 1
     """FARGATE_SPOT weight."""
-    log_retention_days: int = default("apiLogRetentionDays")
+    log_retention_days: int = 7
     """CloudWatch Logs retention."""
-    ecr_force_delete: bool = default("ecrForceDelete")
+    ecr_force_delete: bool = True
     """Let `pulumi destroy` delete the repository with its images."""
-    ecr_keep_images: int = default("ecrKeepImages")
+    ecr_keep_images: int = 10
     """The lifecycle policy keeps this many most recent images."""
-    alb_deletion_protection: bool = default("albDeletionProtection")
+    alb_deletion_protection: bool = False
     """Deletion protection on the load balancer (and the access logs survive `destroy`)."""
-    base_image: str | None = default("baseImage")
+    base_image: str | None = None
     """BASE_IMAGE build argument; None keeps the Dockerfile's pinned default."""
     build_context: str = "."
     """Docker build context, relative to the Pulumi project directory: the repository root, filtered
@@ -381,7 +380,7 @@ class ApiService(pulumi.ComponentResource):
         return [
             {"name": "AWS_REGION", "value": self._region},
             {"name": "KAFKA_TOPIC",
-             "value": topic.topic_name if topic else default("topicName")},
+             "value": topic.topic_name if topic else DEFAULT_TOPIC_NAME},
             {"name": "KAFKA_BOOTSTRAP_SERVERS",
              "value": topic.cluster.bootstrap_brokers_sasl_iam if topic else ""},
             # Without Kafka the API still serves; /readyz and /current_time answer 503.

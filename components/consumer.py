@@ -29,6 +29,7 @@ import pulumi
 import pulumi_aws as aws
 from event_contract.kafka_names import group_id_problem
 
+from components import limits
 from components.alarms import AlarmSpec, create_alarms
 from components.iam import (
     VERSION,
@@ -45,7 +46,6 @@ from components.lambda_policies import (
 from components.network import Network
 from components.topic import KafkaTopic
 from components.vpc_function import VpcFunctionSpec, function_log_group_and_role, vpc_function
-from settings import default, limits
 
 STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum
@@ -99,30 +99,30 @@ class ConsumerArgs:
     """The provisioned topic: its cluster, its name, and the deploy step the mapping waits for."""
     alarm_actions: Sequence[pulumi.Input[str]]
     """Where every alarm goes (e.g. `[AlarmTopic.arn]`); at least one."""
-    consumer_group_id: str = default("consumerGroupId")
+    consumer_group_id: str = "event-consumer"
     """Immutable after creation (see the mapping): choose it once."""
-    starting_position: str = default("consumerStartingPosition")
+    starting_position: str = "TRIM_HORIZON"
     """TRIM_HORIZON: a new group starts at the oldest retained record, so events written before
     the mapping existed are not lost (LATEST would skip them)."""
-    batch_size: int = default("consumerBatchSize")
+    batch_size: int = 100
     """Records per invocation, 1-10000."""
-    batching_window_seconds: int = default("consumerBatchingWindowSeconds")
+    batching_window_seconds: int = 1
     """0-300."""
-    provisioned_pollers: int = default("consumerProvisionedPollers")
+    provisioned_pollers: int = 0
     """0 = on-demand pollers (no fixed cost). >= 1 = provisioned mode with that many minimum
     pollers; only then do the retry limit, bisection and partial batch responses exist."""
-    maximum_retry_attempts: int = default("consumerMaxRetryAttempts")
+    maximum_retry_attempts: int = 3
     """Provisioned mode only; 0-10000 (-1: until it succeeds), then the batch goes to the
     on-failure destination."""
-    memory_mb: int = default("consumerMemoryMb")
+    memory_mb: int = 256
     """Function memory, 128-10240 MiB."""
-    timeout_seconds: int = default("consumerTimeoutSeconds")
+    timeout_seconds: int = 60
     """Function timeout, at most 840 s behind an MSK mapping."""
-    reserved_concurrency: int | None = default("consumerReservedConcurrency")
+    reserved_concurrency: int | None = None
     """None = share the account's unreserved pool."""
-    log_retention_days: int = default("consumerLogRetentionDays")
+    log_retention_days: int = 14
     """CloudWatch Logs retention of the function's log group."""
-    offset_lag_alarm_threshold: int = default("consumerOffsetLagAlarmThreshold")
+    offset_lag_alarm_threshold: int = 1000
     """Records behind the end of the topic before the offset-lag alarm fires."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every taggable resource."""
@@ -144,7 +144,7 @@ class ConsumerArgs:
             None if group_id_problem(self.consumer_group_id) is None else
             f"consumer_group_id {self.consumer_group_id!r}: "
             f"{group_id_problem(self.consumer_group_id)} (a wildcard would widen the group ARN)",
-            # AWS's limits, each declared once with its page (settings/limits.py).
+            # AWS's limits, each declared once with its page (components/limits.py).
             outside("batch_size", *limits.MSK_MAPPING_BATCH_SIZE),
             outside("batching_window_seconds", *limits.MAPPING_BATCHING_WINDOW_S),
             outside("provisioned_pollers", 0, limits.MAPPING_MINIMUM_POLLERS[1]),

@@ -27,8 +27,6 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from settings import default
-
 # What every Fargate service needs: image pulls (ecr.api, ecr.dkr) and logs.
 FARGATE_ENDPOINTS: tuple[str, ...] = ("ecr.api", "ecr.dkr", "logs")
 # What the MSK event source mapping (sts, lambda) and the consumer's failure queue (sqs) need.
@@ -64,11 +62,11 @@ class NetworkArgs:
     ipam_pool_id: pulumi.Input[str]
     """An existing IPAM pool (bootstrap/ipam's output, or a delegated IPAM admin's shared
     pool) the VPC's CIDR is allocated from. The network creates no IPAM."""
-    vpc_netmask_length: int = default("vpcNetmaskLength")
+    vpc_netmask_length: int = 21
     """Netmask of the VPC CIDR IPAM allocates."""
-    subnet_netmask_length: int = default("subnetNetmaskLength")
+    subnet_netmask_length: int = 24
     """Netmask of each subnet (one private and one public per AZ)."""
-    availability_zone_count: int = default("availabilityZoneCount")
+    availability_zone_count: int = 2
     """AZs to spread over; the ALB and MSK need at least two. Changing it keeps every existing
     subnet's CIDR (see the layout above); it does replace the MSK Serverless cluster, whose
     subnets cannot change in place."""

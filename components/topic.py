@@ -35,9 +35,10 @@ from components.lambda_policies import (
 )
 from components.network import Network
 from components.vpc_function import VpcFunctionSpec, function_log_group_and_role, vpc_function
-from settings import default
 
 HANDLER = "topic_admin.handler.lambda_handler"
+# Kafka topic the API writes and the consumer reads, unless a program names another.
+DEFAULT_TOPIC_NAME = "events"
 
 
 @dataclass
@@ -50,9 +51,9 @@ class KafkaTopicArgs:
     """The VPC: the function runs in its private subnets."""
     code: pulumi.Archive
     """The function's package (services/topic_admin, as `project_sources` resolves it)."""
-    topic_name: str = default("topicName")
+    topic_name: str = DEFAULT_TOPIC_NAME
     """The topic to provision (Kafka's name rules; checked by the stack settings)."""
-    partitions: int = default("topicPartitions")
+    partitions: int = 3
     """Partitions of the topic. Growing it adds partitions; shrinking fails the deploy."""
     runtime: str = "python3.13"
     """The function's runtime (the package is built for this Python)."""
