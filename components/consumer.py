@@ -31,6 +31,7 @@ from event_contract.kafka_names import group_id_problem
 
 from components import limits
 from components.alarms import AlarmSpec, create_alarms
+from components.existing import ExistingTopic, ExistingVpc, require
 from components.iam import (
     VERSION,
     account_key_policy,
@@ -44,6 +45,7 @@ from components.lambda_policies import (
     own_log_group_statement,
 )
 from components.network import Network
+from components.service_code import service_archive
 from components.topic import KafkaTopic
 from components.vpc_function import VpcFunctionSpec, function_log_group_and_role, vpc_function
 
@@ -59,6 +61,7 @@ DEAD_LETTER_MAX_MESSAGE_BYTES = 262_144
 # Letters larger than one SQS message are stored whole under this prefix, behind a
 # pointer in the queue (services/consumer: event_consumer.sqs_sink.S3_PREFIX).
 DEAD_LETTER_KEY_PREFIX = "dead-letters/"
+SERVICE = "consumer"  # services/consumer: the function's code
 HANDLER = "event_consumer.handler.lambda_handler"
 RUNTIME = "python3.13"  # the package is built for this Python (lambda_package)
 SERVICE_NAME = "event-consumer"  # POWERTOOLS_SERVICE_NAME
@@ -90,15 +93,17 @@ ALARMS = (
 class ConsumerArgs:
     """Inputs of a `Consumer`. Everything after `alarm_actions` has a production default."""
 
-    code: pulumi.Archive
-    """The deployment package: `build_lambda_archive(...)` in a program, any small
-    `pulumi.AssetArchive` in tests (nothing is built under mocks)."""
-    network: Network
-    """VPC, private subnets, the interface endpoints and the S3 gateway endpoint."""
-    topic: KafkaTopic
-    """The provisioned topic: its cluster, its name, and the deploy step the mapping waits for."""
+    network: Network | ExistingVpc
+    """VPC, private subnets, the interface endpoints (sts, lambda, sqs) and the S3 gateway
+    endpoint. A `Network`, or an `ExistingVpc` of plain ids."""
+    topic: KafkaTopic | ExistingTopic
+    """The topic: its cluster, its name, and (a `KafkaTopic`) the deploy step the mapping waits
+    for. An `ExistingTopic` names a topic and cluster made elsewhere by plain values."""
     alarm_actions: Sequence[pulumi.Input[str]]
     """Where every alarm goes (e.g. `[AlarmTopic.arn]`); at least one."""
+    code: pulumi.Archive | None = None
+    """The deployment package. None: built when the program runs from the package's own
+    services/consumer (components/service_code.py); tests pass any small `pulumi.AssetArchive`."""
     consumer_group_id: str = "event-consumer"
     """Immutable after creation (see the mapping): choose it once."""
     starting_position: str = "TRIM_HORIZON"
@@ -138,6 +143,8 @@ class ConsumerArgs:
             return None if low <= value <= high else f"{field_name} {value} is not in {low}-{high}"
 
         return [
+            require("ConsumerArgs", "network", self.network, Network, ExistingVpc),
+            require("ConsumerArgs", "topic", self.topic, KafkaTopic, ExistingTopic),
             None if self.starting_position in STARTING_POSITIONS else
             f"starting_position {self.starting_position!r} is not one of "
             f"{', '.join(STARTING_POSITIONS)}",
@@ -397,7 +404,8 @@ class Consumer(pulumi.ComponentResource):
         links = [rule for endpoint in ("sqs", "s3") for rule in args.network.allow_endpoint_access(
             f"{name}-function", endpoint, security_group.id, parent=self)]
         function = vpc_function(self, name, VpcFunctionSpec(
-            role=role, code=args.code, handler=HANDLER, runtime=RUNTIME,
+            role=role, code=args.code or service_archive(SERVICE, RUNTIME),
+            handler=HANDLER, runtime=RUNTIME,
             memory_mb=args.memory_mb, timeout_seconds=args.timeout_seconds,
             reserved_concurrency=args.reserved_concurrency, log_group=log_group,
             subnet_ids=args.network.private_subnet_ids, security_group=security_group,
@@ -472,7 +480,8 @@ class Consumer(pulumi.ComponentResource):
                 # Destroy order comes from these: the mapping goes first, before the function,
                 # its permission, the role's policies and the endpoint rules its pollers use;
                 # and it starts only once its topic is provisioned.
-                depends_on=[function, permission, *needs, *poller_links, args.topic.ready],
+                depends_on=[function, permission, *needs, *poller_links,
+                            *([args.topic.ready] if args.topic.ready else [])],
                 # AWS fixes the consumer group and starting position at creation. A changed
                 # value means a new mapping: delete the old one first (two mappings of the same
                 # function, cluster and topic conflict). With the same group id the new mapping
