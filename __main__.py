@@ -1,29 +1,30 @@
 """The event pipeline stack: read the settings, compose the components, export the outputs."""
 
-from pathlib import Path
-
 import pulumi
 
-from components import lambda_package
-from components.alarm_topic import AlarmTopic, AlarmTopicArgs
-from components.api_service import ApiService, ApiServiceArgs
-from components.consumer import Consumer, ConsumerArgs
-from components.dashboard import PipelineDashboard, PipelineDashboardArgs
-from components.kafka import KafkaCluster, KafkaClusterArgs
-from components.kafka_access import API_PRODUCER_IDEMPOTENT
-from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, NetworkArgs
-from components.project_sources import project_sources
-from components.topic import KafkaTopic, KafkaTopicArgs
+# The library exactly as a program that pip-installed event-pipeline-components uses it: its
+# public names only. Everything stack-specific (config keys, validation, retention) stays here.
+from components import (
+    API_PRODUCER_IDEMPOTENT,
+    FARGATE_ENDPOINTS,
+    KAFKA_ENDPOINTS,
+    AlarmTopic,
+    AlarmTopicArgs,
+    ApiService,
+    ApiServiceArgs,
+    Consumer,
+    ConsumerArgs,
+    KafkaCluster,
+    KafkaClusterArgs,
+    KafkaTopic,
+    KafkaTopicArgs,
+    Network,
+    NetworkArgs,
+    PipelineDashboard,
+    PipelineDashboardArgs,
+)
 from settings import load_settings
 from settings.retention import apply_data_retention
-
-# Pulumi runs the program in the project directory. What each function's Lambda package holds is
-# declared once, by the service's own pyproject.toml: its handler package, the first-party libs it
-# depends on (found under libs/) and its pinned requirements (components/project_sources.py).
-SERVICES = Path("services")
-FIRST_PARTY_ROOTS = (Path("libs"),)
-LAMBDA_PYTHON = "3.13"  # the functions' runtime is python3.13
-
 
 # Validated before any resource is registered: a bad key stops here with one clear message.
 settings = load_settings(pulumi.Config(), region=pulumi.Config("aws").get("region"))
@@ -40,16 +41,8 @@ network = Network("network", NetworkArgs(
 
 alarms = AlarmTopic("alarms", AlarmTopicArgs(alarm_email=settings.alarms.email))
 
-
-def lambda_code(service: str) -> pulumi.Archive:
-    """The deployment package of services/<service>, built when the program runs (preview and up)
-    for arm64 and the runtime's Python, and reused from build/ while nothing in it changed."""
-    sources = project_sources(SERVICES / service, FIRST_PARTY_ROOTS)
-    return lambda_package.build_lambda_archive(
-        sources.import_packages, sources.requirements, Path("build") / service,
-        python_version=LAMBDA_PYTHON)
-
-
+# The functions' packages are built from the package's own services/ when the program runs
+# (preview and up), into build/ here, and reused while nothing in them changed.
 topic = None
 if kafka_enabled:
     kafka = KafkaCluster("kafka", KafkaClusterArgs(
@@ -59,7 +52,6 @@ if kafka_enabled:
     topic = KafkaTopic("topic", KafkaTopicArgs(
         cluster=kafka,
         network=network,
-        code=lambda_code("topic_admin"),
         topic_name=settings.kafka.topic_name,
         partitions=settings.kafka.topic_partitions,
     ))
@@ -78,7 +70,6 @@ api = ApiService("api", ApiServiceArgs(
 consumer = None
 if topic is not None:
     consumer = Consumer("consumer", ConsumerArgs(
-        code=lambda_code("consumer"),
         network=network,
         topic=topic,
         alarm_actions=[alarms.arn],

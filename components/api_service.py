@@ -19,11 +19,12 @@ import pulumi_docker_build as docker_build
 from components.alarms import AlarmSpec, create_alarms
 from components.alb_access_logs import LOG_PREFIX, access_log_bucket
 from components.certificate import alias_to_load_balancer, validated_certificate
+from components.existing import ExistingTopic, ExistingVpc, require
 from components.iam import VERSION, render, service_trust_policy
 from components.kafka_access import API_PRODUCER_IDEMPOTENT, producer_kafka_policy
 from components.network import Network
-from components.topic import KafkaTopic
-from settings import default
+from components.package_files import API_DOCKERFILE, program_relative, source_root
+from components.topic import DEFAULT_TOPIC_NAME, KafkaTopic
 
 # The same command as the Dockerfile's HEALTHCHECK: GET /healthcheck from inside the task.
 HEALTH_CHECK_COMMAND = ["CMD", "python", "-m", "event_api.healthcheck"]
@@ -63,62 +64,65 @@ ALARMS = (
 
 @dataclass
 class ApiServiceArgs:
-    network: Network
-    """The VPC: tasks in its private subnets, the ALB in its public ones, its endpoints."""
+    network: Network | ExistingVpc
+    """The VPC: tasks in its private subnets, the ALB in its public ones, its endpoints (ecr.api,
+    ecr.dkr, logs and the S3 gateway). A `Network`, or an `ExistingVpc` of plain ids."""
     alarm_actions: Sequence[pulumi.Input[str]]
     """Where every alarm goes (e.g. `[AlarmTopic.arn]`); at least one."""
-    topic: KafkaTopic | None = None
-    """The provisioned topic the API writes (and, through it, its cluster); the service starts
-    only once it exists. None runs the API with Kafka disabled (503 on /readyz)."""
+    topic: KafkaTopic | ExistingTopic | None = None
+    """The topic the API writes (and, through it, its cluster): a `KafkaTopic`, whose
+    provisioning the service waits for, or an `ExistingTopic` (cluster ARN, bootstrap brokers,
+    security group, topic name). None runs the API with Kafka disabled (503 on /readyz)."""
     producer_idempotent: bool = API_PRODUCER_IDEMPOTENT
     """The program decides: KAFKA_ENABLE_IDEMPOTENCE for the container, WriteDataIdempotently
     in the policy (kafka-python 3.0.12's idempotent producer does not recover from outages)."""
-    certificate_arn: str | None = default("certificateArn")
+    certificate_arn: str | None = None
     """ACM certificate for the HTTPS listener (HTTP then redirects to HTTPS)."""
-    domain_name: str | None = default("domainName")
+    domain_name: str | None = None
     """With `hosted_zone_id`: the API's name; a DNS-validated certificate is issued for it (unless
     `certificate_arn` is given) and an alias record points it at the load balancer."""
-    hosted_zone_id: str | None = default("hostedZoneId")
+    hosted_zone_id: str | None = None
     """The Route 53 zone of `domain_name`."""
-    allow_plain_http: bool = default("allowPlainHttp")
+    allow_plain_http: bool = False
     """Serve plain HTTP on port 80 instead of HTTPS. Without this, a certificate or a domain is
     required: a stack serves HTTPS unless it says so explicitly."""
-    access_logs_enabled: bool = default("albAccessLogs")
+    access_logs_enabled: bool = False
     """ALB access logs to an SSE-S3 bucket with a lifecycle rule."""
-    access_log_retention_days: int = default("albAccessLogRetentionDays")
+    access_log_retention_days: int = 90
     """Days an access log is kept."""
-    desired_count: int = default("apiDesiredCount")
+    desired_count: int = 1
     """Tasks at creation; afterwards autoscaling owns the count. 0 stops the API, also a running
     one: the scalable target's minimum and maximum become 0 (then `min_count` must be 0)."""
-    min_count: int = default("apiMinCount")
+    min_count: int = 1
     """Autoscaling minimum (at least 1 to start a stopped API again)."""
-    max_count: int = default("apiMaxCount")
+    max_count: int = 4
     """Autoscaling maximum."""
-    cpu: int = default("apiCpu")
+    cpu: int = 256
     """Fargate CPU units."""
-    memory: int = default("apiMemory")
+    memory: int = 512
     """Fargate memory (MiB), valid for `cpu`."""
-    on_demand_base: int = default("onDemandBase")
+    on_demand_base: int = 0
     """Tasks always on on-demand FARGATE."""
-    on_demand_weight: int = default("onDemandWeight")
+    on_demand_weight: int = 0
     """FARGATE weight beyond the base."""
-    spot_weight: int = default("spotWeight")
+    spot_weight: int = 1
     """FARGATE_SPOT weight."""
-    log_retention_days: int = default("apiLogRetentionDays")
+    log_retention_days: int = 7
     """CloudWatch Logs retention."""
-    ecr_force_delete: bool = default("ecrForceDelete")
+    ecr_force_delete: bool = True
     """Let `pulumi destroy` delete the repository with its images."""
-    ecr_keep_images: int = default("ecrKeepImages")
+    ecr_keep_images: int = 10
     """The lifecycle policy keeps this many most recent images."""
-    alb_deletion_protection: bool = default("albDeletionProtection")
+    alb_deletion_protection: bool = False
     """Deletion protection on the load balancer (and the access logs survive `destroy`)."""
-    base_image: str | None = default("baseImage")
+    base_image: str | None = None
     """BASE_IMAGE build argument; None keeps the Dockerfile's pinned default."""
-    build_context: str = "."
-    """Docker build context, relative to the Pulumi project directory: the repository root, filtered
-    by its .dockerignore allow-list (the image also holds the shared libs/ packages)."""
-    dockerfile: str = "services/api/Dockerfile"
-    """The API's Dockerfile, relative to the Pulumi project directory."""
+    build_context: str | None = None
+    """Docker build context (a directory). None: the package's own sources (services/ and libs/
+    next to components/, or bundled in the installed distribution), filtered by their
+    .dockerignore allow-list (the image also holds the shared libs/ packages)."""
+    dockerfile: str | None = None
+    """The API's Dockerfile. None: the package's own services/api/Dockerfile."""
     cpu_target_percent: float = 60.0
     """Target-tracking goal for average CPU."""
     requests_per_target: float = 500.0
@@ -127,7 +131,11 @@ class ApiServiceArgs:
     """Time a new task gets before ALB health checks count."""
 
     def __post_init__(self) -> None:
-        problems = []
+        problems = [p for p in (
+            require("ApiServiceArgs", "network", self.network, Network, ExistingVpc),
+            None if self.topic is None else require(
+                "ApiServiceArgs", "topic", self.topic, KafkaTopic, ExistingTopic),
+        ) if p]
         if (self.domain_name is None) != (self.hosted_zone_id is None):
             problems.append("domain_name and hosted_zone_id go together (the certificate is "
                             "validated, and the alias made, in that Route 53 zone)")
@@ -292,8 +300,10 @@ class ApiService(pulumi.ComponentResource):
             registry_id=repository.registry_id, opts=pulumi.InvokeOutputOptions(parent=self))
         image = docker_build.Image(
             f"{name}-image",
-            context=docker_build.BuildContextArgs(location=args.build_context),
-            dockerfile=docker_build.DockerfileArgs(location=args.dockerfile),
+            context=docker_build.BuildContextArgs(
+                location=args.build_context or program_relative(source_root())),
+            dockerfile=docker_build.DockerfileArgs(
+                location=args.dockerfile or program_relative(source_root() / API_DOCKERFILE)),
             platforms=[docker_build.Platform.LINUX_ARM64],
             build_args={"BASE_IMAGE": args.base_image} if args.base_image else None,
             push=False,  # no tags: the registry export below pushes by digest only
@@ -381,7 +391,7 @@ class ApiService(pulumi.ComponentResource):
         return [
             {"name": "AWS_REGION", "value": self._region},
             {"name": "KAFKA_TOPIC",
-             "value": topic.topic_name if topic else default("topicName")},
+             "value": topic.topic_name if topic else DEFAULT_TOPIC_NAME},
             {"name": "KAFKA_BOOTSTRAP_SERVERS",
              "value": topic.cluster.bootstrap_brokers_sasl_iam if topic else ""},
             # Without Kafka the API still serves; /readyz and /current_time answer 503.
@@ -519,7 +529,7 @@ class ApiService(pulumi.ComponentResource):
         # The target group must be behind a listener, the cluster must have its providers, the
         # tasks their network paths and the topic must exist before the service starts; on
         # destroy the service goes first.
-        topic_ready = [args.topic.ready] if args.topic is not None else []
+        topic_ready = [args.topic.ready] if args.topic is not None and args.topic.ready else []
         service = aws.ecs.Service(
             f"{name}-service",
             cluster=cluster.arn, task_definition=task_definition.arn,

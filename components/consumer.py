@@ -29,7 +29,9 @@ import pulumi
 import pulumi_aws as aws
 from event_contract.kafka_names import group_id_problem
 
+from components import limits
 from components.alarms import AlarmSpec, create_alarms
+from components.existing import ExistingTopic, ExistingVpc, require
 from components.iam import (
     VERSION,
     account_key_policy,
@@ -43,9 +45,9 @@ from components.lambda_policies import (
     own_log_group_statement,
 )
 from components.network import Network
+from components.service_code import service_archive
 from components.topic import KafkaTopic
 from components.vpc_function import VpcFunctionSpec, function_log_group_and_role, vpc_function
-from settings import default, limits
 
 STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum
@@ -59,6 +61,7 @@ DEAD_LETTER_MAX_MESSAGE_BYTES = 262_144
 # Letters larger than one SQS message are stored whole under this prefix, behind a
 # pointer in the queue (services/consumer: event_consumer.sqs_sink.S3_PREFIX).
 DEAD_LETTER_KEY_PREFIX = "dead-letters/"
+SERVICE = "consumer"  # services/consumer: the function's code
 HANDLER = "event_consumer.handler.lambda_handler"
 RUNTIME = "python3.13"  # the package is built for this Python (lambda_package)
 SERVICE_NAME = "event-consumer"  # POWERTOOLS_SERVICE_NAME
@@ -90,39 +93,41 @@ ALARMS = (
 class ConsumerArgs:
     """Inputs of a `Consumer`. Everything after `alarm_actions` has a production default."""
 
-    code: pulumi.Archive
-    """The deployment package: `build_lambda_archive(...)` in a program, any small
-    `pulumi.AssetArchive` in tests (nothing is built under mocks)."""
-    network: Network
-    """VPC, private subnets, the interface endpoints and the S3 gateway endpoint."""
-    topic: KafkaTopic
-    """The provisioned topic: its cluster, its name, and the deploy step the mapping waits for."""
+    network: Network | ExistingVpc
+    """VPC, private subnets, the interface endpoints (sts, lambda, sqs) and the S3 gateway
+    endpoint. A `Network`, or an `ExistingVpc` of plain ids."""
+    topic: KafkaTopic | ExistingTopic
+    """The topic: its cluster, its name, and (a `KafkaTopic`) the deploy step the mapping waits
+    for. An `ExistingTopic` names a topic and cluster made elsewhere by plain values."""
     alarm_actions: Sequence[pulumi.Input[str]]
     """Where every alarm goes (e.g. `[AlarmTopic.arn]`); at least one."""
-    consumer_group_id: str = default("consumerGroupId")
+    code: pulumi.Archive | None = None
+    """The deployment package. None: built when the program runs from the package's own
+    services/consumer (components/service_code.py); tests pass any small `pulumi.AssetArchive`."""
+    consumer_group_id: str = "event-consumer"
     """Immutable after creation (see the mapping): choose it once."""
-    starting_position: str = default("consumerStartingPosition")
+    starting_position: str = "TRIM_HORIZON"
     """TRIM_HORIZON: a new group starts at the oldest retained record, so events written before
     the mapping existed are not lost (LATEST would skip them)."""
-    batch_size: int = default("consumerBatchSize")
+    batch_size: int = 100
     """Records per invocation, 1-10000."""
-    batching_window_seconds: int = default("consumerBatchingWindowSeconds")
+    batching_window_seconds: int = 1
     """0-300."""
-    provisioned_pollers: int = default("consumerProvisionedPollers")
+    provisioned_pollers: int = 0
     """0 = on-demand pollers (no fixed cost). >= 1 = provisioned mode with that many minimum
     pollers; only then do the retry limit, bisection and partial batch responses exist."""
-    maximum_retry_attempts: int = default("consumerMaxRetryAttempts")
+    maximum_retry_attempts: int = 3
     """Provisioned mode only; 0-10000 (-1: until it succeeds), then the batch goes to the
     on-failure destination."""
-    memory_mb: int = default("consumerMemoryMb")
+    memory_mb: int = 256
     """Function memory, 128-10240 MiB."""
-    timeout_seconds: int = default("consumerTimeoutSeconds")
+    timeout_seconds: int = 60
     """Function timeout, at most 840 s behind an MSK mapping."""
-    reserved_concurrency: int | None = default("consumerReservedConcurrency")
+    reserved_concurrency: int | None = None
     """None = share the account's unreserved pool."""
-    log_retention_days: int = default("consumerLogRetentionDays")
+    log_retention_days: int = 14
     """CloudWatch Logs retention of the function's log group."""
-    offset_lag_alarm_threshold: int = default("consumerOffsetLagAlarmThreshold")
+    offset_lag_alarm_threshold: int = 1000
     """Records behind the end of the topic before the offset-lag alarm fires."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every taggable resource."""
@@ -138,13 +143,15 @@ class ConsumerArgs:
             return None if low <= value <= high else f"{field_name} {value} is not in {low}-{high}"
 
         return [
+            require("ConsumerArgs", "network", self.network, Network, ExistingVpc),
+            require("ConsumerArgs", "topic", self.topic, KafkaTopic, ExistingTopic),
             None if self.starting_position in STARTING_POSITIONS else
             f"starting_position {self.starting_position!r} is not one of "
             f"{', '.join(STARTING_POSITIONS)}",
             None if group_id_problem(self.consumer_group_id) is None else
             f"consumer_group_id {self.consumer_group_id!r}: "
             f"{group_id_problem(self.consumer_group_id)} (a wildcard would widen the group ARN)",
-            # AWS's limits, each declared once with its page (settings/limits.py).
+            # AWS's limits, each declared once with its page (components/limits.py).
             outside("batch_size", *limits.MSK_MAPPING_BATCH_SIZE),
             outside("batching_window_seconds", *limits.MAPPING_BATCHING_WINDOW_S),
             outside("provisioned_pollers", 0, limits.MAPPING_MINIMUM_POLLERS[1]),
@@ -397,7 +404,8 @@ class Consumer(pulumi.ComponentResource):
         links = [rule for endpoint in ("sqs", "s3") for rule in args.network.allow_endpoint_access(
             f"{name}-function", endpoint, security_group.id, parent=self)]
         function = vpc_function(self, name, VpcFunctionSpec(
-            role=role, code=args.code, handler=HANDLER, runtime=RUNTIME,
+            role=role, code=args.code or service_archive(SERVICE, RUNTIME),
+            handler=HANDLER, runtime=RUNTIME,
             memory_mb=args.memory_mb, timeout_seconds=args.timeout_seconds,
             reserved_concurrency=args.reserved_concurrency, log_group=log_group,
             subnet_ids=args.network.private_subnet_ids, security_group=security_group,
@@ -472,7 +480,8 @@ class Consumer(pulumi.ComponentResource):
                 # Destroy order comes from these: the mapping goes first, before the function,
                 # its permission, the role's policies and the endpoint rules its pollers use;
                 # and it starts only once its topic is provisioned.
-                depends_on=[function, permission, *needs, *poller_links, args.topic.ready],
+                depends_on=[function, permission, *needs, *poller_links,
+                            *([args.topic.ready] if args.topic.ready else [])],
                 # AWS fixes the consumer group and starting position at creation. A changed
                 # value means a new mapping: delete the old one first (two mappings of the same
                 # function, cluster and topic conflict). With the same group id the new mapping

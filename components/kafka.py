@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.access_rules import KAFKA_IAM_PORT, kafka_client_rules
 from components.kafka_access import parse_cluster_arn
 
 __all__ = ["KAFKA_IAM_PORT", "KafkaCluster", "KafkaClusterArgs", "parse_cluster_arn"]
 
-KAFKA_IAM_PORT = 9098  # MSK's SASL/IAM listener
 
 
 @dataclass
@@ -99,24 +99,9 @@ class KafkaCluster(pulumi.ComponentResource):
         The two rules belong to the client: they are children of `parent` (the calling
         component), so they come and go with it.
         """
-        prefix = f"{self._name}-{name}-client"
         # Before the rules were parented to the caller they were children of the cluster: the
         # alias keeps an existing stack from replacing them (a duplicate rule cannot be created
         # before the old one is deleted).
-        aliases = [pulumi.Alias(parent=self)]
-        return [
-            aws.vpc.SecurityGroupIngressRule(
-                f"{prefix}-ingress", security_group_id=self.security_group_id,
-                referenced_security_group_id=client_security_group_id, ip_protocol="tcp",
-                from_port=KAFKA_IAM_PORT, to_port=KAFKA_IAM_PORT,
-                description=f"{name}: Kafka SASL/IAM",
-                opts=pulumi.ResourceOptions(parent=parent, aliases=aliases),
-            ),
-            aws.vpc.SecurityGroupEgressRule(
-                f"{prefix}-egress", security_group_id=client_security_group_id,
-                referenced_security_group_id=self.security_group_id, ip_protocol="tcp",
-                from_port=KAFKA_IAM_PORT, to_port=KAFKA_IAM_PORT,
-                description=f"{name}: Kafka SASL/IAM",
-                opts=pulumi.ResourceOptions(parent=parent, aliases=aliases),
-            ),
-        ]
+        return kafka_client_rules(
+            self._name, name, self.security_group_id, client_security_group_id,
+            pulumi.ResourceOptions(parent=parent, aliases=[pulumi.Alias(parent=self)]))

@@ -27,14 +27,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from settings import default
+from components.access_rules import S3, endpoint_access_rules, slug
 
 # What every Fargate service needs: image pulls (ecr.api, ecr.dkr) and logs.
 FARGATE_ENDPOINTS: tuple[str, ...] = ("ecr.api", "ecr.dkr", "logs")
 # What the MSK event source mapping (sts, lambda) and the consumer's failure queue (sqs) need.
 KAFKA_ENDPOINTS: tuple[str, ...] = ("sts", "lambda", "sqs")
-S3 = "s3"  # the gateway endpoint; reached through its prefix list, not a security group
-HTTPS = 443
 
 
 def subnet_cidr(vpc_cidr: str, netmask_length: int, index: int) -> str:
@@ -64,11 +62,11 @@ class NetworkArgs:
     ipam_pool_id: pulumi.Input[str]
     """An existing IPAM pool (bootstrap/ipam's output, or a delegated IPAM admin's shared
     pool) the VPC's CIDR is allocated from. The network creates no IPAM."""
-    vpc_netmask_length: int = default("vpcNetmaskLength")
+    vpc_netmask_length: int = 21
     """Netmask of the VPC CIDR IPAM allocates."""
-    subnet_netmask_length: int = default("subnetNetmaskLength")
+    subnet_netmask_length: int = 24
     """Netmask of each subnet (one private and one public per AZ)."""
-    availability_zone_count: int = default("availabilityZoneCount")
+    availability_zone_count: int = 2
     """AZs to spread over; the ALB and MSK need at least two. Changing it keeps every existing
     subnet's CIDR (see the layout above); it does replace the MSK Serverless cluster, whose
     subnets cannot change in place."""
@@ -82,10 +80,6 @@ class NetworkArgs:
                 f"invalid NetworkArgs: {self.availability_zone_count} AZs need "
                 f"{2 * self.availability_zone_count} subnets of /{self.subnet_netmask_length}; "
                 f"a /{self.vpc_netmask_length} VPC holds {blocks}")
-
-
-def _slug(endpoint: str) -> str:
-    return endpoint.replace(".", "-")
 
 
 class Network(pulumi.ComponentResource):
@@ -232,14 +226,14 @@ class Network(pulumi.ComponentResource):
         self._endpoint_sgs: dict[str, aws.ec2.SecurityGroup] = {}
         for endpoint in dict.fromkeys(self._args.interface_endpoints):  # de-duplicated, in order
             security_group = aws.ec2.SecurityGroup(
-                f"{name}-{_slug(endpoint)}-endpoint-sg",
+                f"{name}-{slug(endpoint)}-endpoint-sg",
                 vpc_id=vpc.id,
                 description=f"{endpoint} interface endpoint: HTTPS from registered clients only",
                 # No egress: the endpoint only answers; replies are allowed statefully.
                 opts=child,
             )
             aws.ec2.VpcEndpoint(
-                f"{name}-{_slug(endpoint)}-endpoint",
+                f"{name}-{slug(endpoint)}-endpoint",
                 vpc_id=vpc.id,
                 service_name=pulumi.Output.concat("com.amazonaws.", region, ".", endpoint),
                 vpc_endpoint_type="Interface",
@@ -273,26 +267,8 @@ class Network(pulumi.ComponentResource):
             )
         opts = pulumi.ResourceOptions(parent=parent or self,
                                       aliases=[pulumi.Alias(parent=self)] if parent else None)
-        prefix = f"{self._name}-{name}-{_slug(endpoint)}"
-        if endpoint == S3:
-            return [aws.vpc.SecurityGroupEgressRule(
-                f"{prefix}-egress", security_group_id=client_security_group_id,
-                prefix_list_id=self.s3_prefix_list_id, ip_protocol="tcp",
-                from_port=HTTPS, to_port=HTTPS, description=f"{name}: S3 via gateway endpoint",
-                opts=opts,
-            )]
-        endpoint_sg = self._endpoint_sgs[endpoint].id
-        return [
-            aws.vpc.SecurityGroupIngressRule(
-                f"{prefix}-ingress", security_group_id=endpoint_sg,
-                referenced_security_group_id=client_security_group_id, ip_protocol="tcp",
-                from_port=HTTPS, to_port=HTTPS, description=f"{name}: HTTPS to {endpoint}",
-                opts=opts,
-            ),
-            aws.vpc.SecurityGroupEgressRule(
-                f"{prefix}-egress", security_group_id=client_security_group_id,
-                referenced_security_group_id=endpoint_sg, ip_protocol="tcp",
-                from_port=HTTPS, to_port=HTTPS, description=f"{name}: HTTPS to {endpoint}",
-                opts=opts,
-            ),
-        ]
+        return endpoint_access_rules(
+            self._name, name, endpoint, client_security_group_id,
+            endpoint_security_group_id=(None if endpoint == S3
+                                        else self._endpoint_sgs[endpoint].id),
+            s3_prefix_list_id=self.s3_prefix_list_id, opts=opts)

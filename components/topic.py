@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.existing import ExistingKafkaCluster, ExistingVpc, require
 from components.iam import VERSION, render
 from components.kafka import KafkaCluster
 from components.kafka_access import topic_admin_kafka_policy
@@ -34,25 +35,30 @@ from components.lambda_policies import (
     own_log_group_statement,
 )
 from components.network import Network
+from components.service_code import service_archive
 from components.vpc_function import VpcFunctionSpec, function_log_group_and_role, vpc_function
-from settings import default
 
+SERVICE = "topic_admin"  # services/topic_admin: the function's code
 HANDLER = "topic_admin.handler.lambda_handler"
+# Kafka topic the API writes and the consumer reads, unless a program names another.
+DEFAULT_TOPIC_NAME = "events"
 
 
 @dataclass
 class KafkaTopicArgs:
-    """Inputs of a `KafkaTopic`; everything after `code` has a default."""
+    """Inputs of a `KafkaTopic`; everything after `network` has a default."""
 
-    cluster: KafkaCluster
-    """The MSK cluster the topic lives in; the function becomes one of its clients."""
-    network: Network
-    """The VPC: the function runs in its private subnets."""
-    code: pulumi.Archive
-    """The function's package (services/topic_admin, as `project_sources` resolves it)."""
-    topic_name: str = default("topicName")
+    cluster: KafkaCluster | ExistingKafkaCluster
+    """The MSK cluster the topic lives in; the function becomes one of its clients. A
+    `KafkaCluster`, or an `ExistingKafkaCluster` (ARN, bootstrap brokers, security group)."""
+    network: Network | ExistingVpc
+    """The VPC: the function runs in its private subnets. A `Network`, or an `ExistingVpc`."""
+    code: pulumi.Archive | None = None
+    """The function's package. None: built when the program runs from the package's own
+    services/topic_admin (components/service_code.py)."""
+    topic_name: str = DEFAULT_TOPIC_NAME
     """The topic to provision (Kafka's name rules; checked by the stack settings)."""
-    partitions: int = default("topicPartitions")
+    partitions: int = 3
     """Partitions of the topic. Growing it adds partitions; shrinking fails the deploy."""
     runtime: str = "python3.13"
     """The function's runtime (the package is built for this Python)."""
@@ -66,8 +72,13 @@ class KafkaTopicArgs:
     """Tags for every taggable resource."""
 
     def __post_init__(self) -> None:
-        if self.partitions < 1:
-            raise ValueError(f"invalid KafkaTopicArgs: partitions {self.partitions} is below 1")
+        problems = [p for p in (
+            require("KafkaTopicArgs", "cluster", self.cluster, KafkaCluster, ExistingKafkaCluster),
+            require("KafkaTopicArgs", "network", self.network, Network, ExistingVpc),
+            None if self.partitions >= 1 else f"partitions {self.partitions} is below 1",
+        ) if p]
+        if problems:
+            raise ValueError("invalid KafkaTopicArgs: " + "; ".join(problems))
 
 
 def topic_admin_runtime_policy(log_group_arn: str) -> dict:
@@ -79,7 +90,7 @@ def topic_admin_runtime_policy(log_group_arn: str) -> dict:
 class KafkaTopic(pulumi.ComponentResource):
     """A Kafka topic made (and grown) by a deploy-time Lambda inside the VPC."""
 
-    cluster: KafkaCluster
+    cluster: KafkaCluster | ExistingKafkaCluster
     topic_name: str
     partitions: int
     ready: aws.lambda_.Invocation
@@ -146,7 +157,8 @@ class KafkaTopic(pulumi.ComponentResource):
         name, args = self._name, self._args
         # The first run needs the Kafka grants and the route to the brokers.
         return vpc_function(self, name, VpcFunctionSpec(
-            role=role, code=args.code, handler=HANDLER, runtime=args.runtime,
+            role=role, code=args.code or service_archive(SERVICE, args.runtime),
+            handler=HANDLER, runtime=args.runtime,
             memory_mb=args.memory_mb, timeout_seconds=args.timeout_seconds, log_group=log_group,
             subnet_ids=args.network.private_subnet_ids, security_group=security_group,
             environment={

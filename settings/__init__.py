@@ -1,5 +1,6 @@
 """Stack settings: declared once (declarations.py), read and validated (loader.py), rendered
-into docs/configuration.md (table.py). `default("apiCpu")` is what component args default to."""
+into docs/configuration.md (table.py). `default("apiCpu")` is the component arg's own default:
+the declarations read it from components/, whose args own their defaults and AWS limits."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ type and validates the CLI's string values with one well-kept library.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
@@ -19,6 +20,10 @@ from typing import Annotated, Any, Literal
 from event_contract import kafka_names
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from components.api_service import ApiServiceArgs
+from components.consumer import ConsumerArgs
+from components.network import NetworkArgs
+from components.topic import KafkaTopicArgs
 from settings import limits
 
 # --- value types -------------------------------------------------------------------------------
@@ -101,6 +106,18 @@ def _domain_name(name: str) -> str:
 
 _domain_name.allowed = "a DNS name of at most 64 characters, e.g. api.example.com"  # type: ignore[attr-defined]
 
+
+
+def _defaults(args: type) -> dict[str, Any]:
+    """A component's own defaults by arg name: the library declares them, the settings reuse
+    them (the dependency runs from the program to the library)."""
+    return {f.name: f.default for f in dataclasses.fields(args)
+            if f.default is not dataclasses.MISSING}
+
+
+NETWORK, API, CONSUMER, TOPIC = (
+    _defaults(args) for args in (NetworkArgs, ApiServiceArgs, ConsumerArgs, KafkaTopicArgs))
+
 Retention = Annotated[Int, AfterValidator(one_of(*limits.CLOUDWATCH_RETENTION_DAYS))]
 
 
@@ -127,14 +144,14 @@ class NetworkSettings(BaseModel):
         "poolId, or your organisation's delegated IPAM pool).",
         source="VPC IPAM guide, 'Quotas for your IPAM': IPAMs per Region 1, not adjustable")
     vpc_netmask_length: Int = setting(
-        "vpcNetmaskLength", 21,
+        "vpcNetmaskLength", NETWORK["vpc_netmask_length"],
         "Netmask length of the VPC CIDR allocated from the pool. Fixed once deployed: a new "
         "value replaces the VPC, every subnet and the MSK Serverless cluster (records not yet "
         "consumed go with the old cluster).",
         ge=limits.VPC_PREFIX[0], le=limits.VPC_PREFIX[1],
         source="Amazon VPC guide, 'Subnet CIDR blocks' (/16-/28)")
     subnet_netmask_length: Int = setting(
-        "subnetNetmaskLength", 24,
+        "subnetNetmaskLength", NETWORK["subnet_netmask_length"],
         "Netmask length of every subnet (one private and one public per AZ), cut from the "
         "VPC's CIDR. Fixed once deployed: a new value replaces every subnet and the MSK "
         "Serverless cluster, and EC2 refuses new subnets that overlap the old ones while those "
@@ -142,7 +159,8 @@ class NetworkSettings(BaseModel):
         ge=limits.VPC_PREFIX[0], le=limits.ALB_MAX_SUBNET_PREFIX,
         source="ELB guide, 'Application Load Balancers': ALB subnets at least /27")
     availability_zone_count: Int = setting(
-        "availabilityZoneCount", 2, "AZs used; the ALB and MSK Serverless need at least two.",
+        "availabilityZoneCount", NETWORK["availability_zone_count"],
+        "AZs used; the ALB and MSK Serverless need at least two.",
         ge=limits.ALB_MIN_AZS, le=6,
         source="ELB guide, 'Application Load Balancers': subnets in at least two AZs")
 
@@ -154,9 +172,9 @@ class KafkaSettings(BaseModel):
         "kafkaEnabled", True,
         "Cost toggle: create MSK Serverless, the consumer and the Kafka-only endpoints.")
     topic_name: Annotated[str, AfterValidator(_kafka_topic)] = setting(
-        "topicName", "events", "Kafka topic the API writes and the consumer reads.")
+        "topicName", TOPIC["topic_name"], "Kafka topic the API writes and the consumer reads.")
     topic_partitions: Int = setting(
-        "topicPartitions", 3, "Partitions of the topic.",
+        "topicPartitions", TOPIC["partitions"], "Partitions of the topic.",
         ge=1, le=limits.MSK_SERVERLESS_MAX_PARTITIONS,
         source="Amazon MSK quota, 'MSK Serverless quota': 2400 partitions (leaders) per "
                "cluster for non-compacted topics")
@@ -168,52 +186,61 @@ class ApiSettings(BaseModel):
     model_config = _MODEL
 
     desired_count: Int = setting(
-        "apiDesiredCount", 1, "API tasks at the first deploy (autoscaling owns it afterwards); "
+        "apiDesiredCount", API["desired_count"],
+        "API tasks at the first deploy (autoscaling owns it afterwards); "
                               "0 stops the API, a running one too (autoscaling's minimum and "
                               "maximum become 0), then apiMinCount must be 0; restarting needs "
                               "apiMinCount >= 1.", ge=0)
-    min_count: Int = setting("apiMinCount", 1, "Autoscaling minimum number of API tasks.",
+    min_count: Int = setting("apiMinCount", API["min_count"],
+        "Autoscaling minimum number of API tasks.",
                              ge=0)
-    max_count: Int = setting("apiMaxCount", 4, "Autoscaling maximum number of API tasks.",
+    max_count: Int = setting("apiMaxCount", API["max_count"],
+        "Autoscaling maximum number of API tasks.",
                              ge=1)
     cpu: Annotated[Int, AfterValidator(one_of(*limits.FARGATE_MEMORY_BY_CPU))] = setting(
-        "apiCpu", 256, "Fargate task CPU units.",
+        "apiCpu", API["cpu"], "Fargate task CPU units.",
         source="ECS guide, 'Task definition parameters for Fargate' (task size)")
     memory: Int = setting(
-        "apiMemory", 512, "Fargate task memory in MiB.",
+        "apiMemory", API["memory"], "Fargate task memory in MiB.",
         allowed="by apiCpu: " + "; ".join(
             f"{cpu}: {mem[0]}-{mem[-1]}" for cpu, mem in limits.FARGATE_MEMORY_BY_CPU.items()),
         source="ECS guide, 'Task definition parameters for Fargate' (task size)")
     on_demand_base: Int = setting(
-        "onDemandBase", 0, "Tasks always placed on on-demand FARGATE (prod: 1).",
+        "onDemandBase", API["on_demand_base"],
+        "Tasks always placed on on-demand FARGATE (prod: 1).",
         ge=limits.CAPACITY_PROVIDER_BASE[0], le=limits.CAPACITY_PROVIDER_BASE[1],
         source="ECS API reference, CapacityProviderStrategyItem")
     on_demand_weight: Int = setting(
-        "onDemandWeight", 0, "Capacity-provider weight of FARGATE beyond the base.",
+        "onDemandWeight", API["on_demand_weight"],
+        "Capacity-provider weight of FARGATE beyond the base.",
         ge=limits.CAPACITY_PROVIDER_WEIGHT[0], le=limits.CAPACITY_PROVIDER_WEIGHT[1],
         source="ECS API reference, CapacityProviderStrategyItem")
     spot_weight: Int = setting(
-        "spotWeight", 1, "Capacity-provider weight of FARGATE_SPOT.",
+        "spotWeight", API["spot_weight"], "Capacity-provider weight of FARGATE_SPOT.",
         ge=limits.CAPACITY_PROVIDER_WEIGHT[0], le=limits.CAPACITY_PROVIDER_WEIGHT[1],
         source="ECS API reference, CapacityProviderStrategyItem")
     log_retention_days: Retention = setting(
-        "apiLogRetentionDays", 7, "CloudWatch Logs retention of the API's logs, in days.",
+        "apiLogRetentionDays", API["log_retention_days"],
+        "CloudWatch Logs retention of the API's logs, in days.",
         source="CloudWatch Logs API reference, PutRetentionPolicy")
     certificate_arn: Annotated[str, AfterValidator(_acm_arn)] | None = setting(
-        "certificateArn", None,
+        "certificateArn", API["certificate_arn"],
         "ACM certificate (in the stack's region) for the HTTPS listener; HTTP redirects to "
         "HTTPS. Exclusive with domainName.",
         source="ACM guide, 'Supported Regions': certificates are regional")
     ecr_force_delete: Bool = setting(
-        "ecrForceDelete", True, "Let `pulumi destroy` delete the ECR repository with its images.")
+        "ecrForceDelete", API["ecr_force_delete"],
+        "Let `pulumi destroy` delete the ECR repository with its images.")
     ecr_keep_images: Int = setting(
-        "ecrKeepImages", 10, "ECR lifecycle policy keeps this many most recent images.",
+        "ecrKeepImages", API["ecr_keep_images"],
+        "ECR lifecycle policy keeps this many most recent images.",
         ge=limits.ECR_LIFECYCLE_MIN_COUNT,
         source="ECR guide, 'Lifecycle policy parameters' (countNumber)")
     alb_deletion_protection: Bool = setting(
-        "albDeletionProtection", False, "Deletion protection on the load balancer.")
+        "albDeletionProtection", API["alb_deletion_protection"],
+        "Deletion protection on the load balancer.")
     base_image: str | None = setting(
-        "baseImage", None, "Override the API Dockerfile's BASE_IMAGE build argument.",
+        "baseImage", API["base_image"], "Override the API Dockerfile's BASE_IMAGE build argument.",
         allowed="an image reference")
 
 
@@ -223,21 +250,23 @@ class IngressSettings(BaseModel):
     model_config = _MODEL
 
     domain_name: Annotated[str, AfterValidator(_domain_name)] | None = setting(
-        "domainName", None,
+        "domainName", API["domain_name"],
         "Issue an ACM certificate for this name, validated by DNS in hostedZoneId, and serve "
         "HTTPS on it. Exclusive with certificateArn.",
         source="ACM guide, 'DNS validation'; ACM API reference, RequestCertificate: DomainName "
                "at most 64 characters")
     hosted_zone_id: Annotated[str, AfterValidator(_hosted_zone_id)] | None = setting(
-        "hostedZoneId", None, "Route 53 hosted zone of domainName (validation and alias "
+        "hostedZoneId", API["hosted_zone_id"],
+        "Route 53 hosted zone of domainName (validation and alias "
                               "records).")
     allow_plain_http: Bool = setting(
-        "allowPlainHttp", False,
+        "allowPlainHttp", API["allow_plain_http"],
         "Serve plain HTTP only. A stack must set this, certificateArn or domainName.")
     access_logs_enabled: Bool = setting(
-        "albAccessLogs", False, "Write ALB access logs to an encrypted S3 bucket (prod: true).")
+        "albAccessLogs", API["access_logs_enabled"],
+        "Write ALB access logs to an encrypted S3 bucket (prod: true).")
     access_log_retention_days: Int = setting(
-        "albAccessLogRetentionDays", 90,
+        "albAccessLogRetentionDays", API["access_log_retention_days"],
         "Days the access-log bucket keeps a log object (its lifecycle rule).",
         ge=limits.S3_EXPIRATION_MIN_DAYS,
         source="S3 guide, 'Lifecycle configuration elements' (Expiration Days)")
@@ -255,50 +284,52 @@ class ConsumerSettings(BaseModel):
     model_config = _MODEL
 
     batch_size: Int = setting(
-        "consumerBatchSize", 100, "Max records per Lambda invocation.",
+        "consumerBatchSize", CONSUMER["batch_size"], "Max records per Lambda invocation.",
         ge=limits.MSK_MAPPING_BATCH_SIZE[0], le=limits.MSK_MAPPING_BATCH_SIZE[1],
         source="Lambda API reference, CreateEventSourceMapping (BatchSize, Amazon MSK)")
     batching_window_seconds: Int = setting(
-        "consumerBatchingWindowSeconds", 1, "Max seconds to gather a batch.",
+        "consumerBatchingWindowSeconds", CONSUMER["batching_window_seconds"],
+        "Max seconds to gather a batch.",
         ge=limits.MAPPING_BATCHING_WINDOW_S[0], le=limits.MAPPING_BATCHING_WINDOW_S[1],
         source="Lambda API reference, CreateEventSourceMapping "
                "(MaximumBatchingWindowInSeconds)")
     starting_position: Literal["TRIM_HORIZON", "LATEST"] = setting(
-        "consumerStartingPosition", "TRIM_HORIZON",
+        "consumerStartingPosition", CONSUMER["starting_position"],
         "Where a new consumer group starts: TRIM_HORIZON or LATEST.")
     consumer_group_id: Annotated[str, AfterValidator(_group_id)] = setting(
-        "consumerGroupId", "event-consumer",
+        "consumerGroupId", CONSUMER["consumer_group_id"],
         "Kafka consumer group id of the event source mapping (fixed once created).",
         source="Lambda API reference, AmazonManagedKafkaEventSourceConfig (ConsumerGroupId)")
     provisioned_pollers: Int = setting(
-        "consumerProvisionedPollers", 0,
+        "consumerProvisionedPollers", CONSUMER["provisioned_pollers"],
         "0 = on-demand pollers; >= 1 = provisioned mode with that many minimum pollers, the "
         "only mode with retry limits and partial-batch responses.",
         ge=0, le=limits.MAPPING_MINIMUM_POLLERS[1],
         source="Lambda API reference, ProvisionedPollerConfig (MinimumPollers 1-200)")
     maximum_retry_attempts: Int = setting(
-        "consumerMaxRetryAttempts", 3,
+        "consumerMaxRetryAttempts", CONSUMER["maximum_retry_attempts"],
         "Retries of a failing batch (-1 = until the record expires); provisioned mode only.",
         ge=limits.KAFKA_MAPPING_RETRY_ATTEMPTS[0], le=limits.KAFKA_MAPPING_RETRY_ATTEMPTS[1],
         source="Lambda guide, 'Configuring error handling controls for Kafka event sources'")
     memory_mb: Int = setting(
-        "consumerMemoryMb", 256, "Consumer Lambda memory in MB.",
+        "consumerMemoryMb", CONSUMER["memory_mb"], "Consumer Lambda memory in MB.",
         ge=limits.LAMBDA_MEMORY_MB[0], le=limits.LAMBDA_MEMORY_MB[1],
         source="Lambda guide, 'Configure Lambda function memory'")
     timeout_seconds: Int = setting(
-        "consumerTimeoutSeconds", 60, "Consumer Lambda timeout in seconds.",
+        "consumerTimeoutSeconds", CONSUMER["timeout_seconds"],
+        "Consumer Lambda timeout in seconds.",
         ge=1, le=limits.MSK_MAPPED_FUNCTION_MAX_TIMEOUT_S,
         source="Lambda guide, 'Configuring Amazon MSK event sources for Lambda': 14 minutes "
                "at most behind an MSK mapping")
     reserved_concurrency: Int | None = setting(
-        "consumerReservedConcurrency", None,
+        "consumerReservedConcurrency", CONSUMER["reserved_concurrency"],
         "Reserved concurrency of the consumer (unset = none; 0 would stop it).", ge=1)
     log_retention_days: Retention = setting(
-        "consumerLogRetentionDays", 14,
+        "consumerLogRetentionDays", CONSUMER["log_retention_days"],
         "CloudWatch Logs retention of the consumer's logs, in days.",
         source="CloudWatch Logs API reference, PutRetentionPolicy")
     offset_lag_alarm_threshold: Int = setting(
-        "consumerOffsetLagAlarmThreshold", 1000,
+        "consumerOffsetLagAlarmThreshold", CONSUMER["offset_lag_alarm_threshold"],
         "Alarm when the consumer's offset lag (records behind) exceeds this.", ge=1)
 
 

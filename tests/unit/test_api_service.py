@@ -18,6 +18,7 @@ from components.api_service import (
     ApiService,
     ApiServiceArgs,
 )
+from components.existing import ExistingVpc
 from components.kafka import KafkaCluster, KafkaClusterArgs
 from components.kafka_access import producer_kafka_policy
 from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, NetworkArgs
@@ -33,6 +34,8 @@ from testing.pulumi_harness import (
 
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-123456789abc"
 ALARM_TOPIC = "arn:aws:sns:us-east-1:123456789012:alarms"
+# For args checks that register nothing: a VPC given by plain ids.
+PLAIN_VPC = ExistingVpc(vpc_id="vpc-0123456789abcdef0", private_subnet_ids=[])
 ECR = "aws:ecr/repository:Repository"
 IMAGE = "docker-build:index:Image"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
@@ -259,8 +262,7 @@ def test_the_service_runs_in_private_subnets_without_public_ip(run):
 
 
 def test_defaults_are_all_spot():
-    args = ApiServiceArgs(network=None, alarm_actions=[ALARM_TOPIC],  # type: ignore[arg-type]
-                          allow_plain_http=True)
+    args = ApiServiceArgs(network=PLAIN_VPC, alarm_actions=[ALARM_TOPIC], allow_plain_http=True)
     assert (args.on_demand_base, args.on_demand_weight, args.spot_weight) == (0, 0, 1)
 
 
@@ -448,7 +450,7 @@ def test_the_https_url_is_reported_with_a_certificate(run_tls):
     ({"allow_plain_http": True, "access_log_retention_days": 0}, "access_log_retention_days"),
 ])
 def test_a_stack_serves_https_unless_it_says_otherwise(overrides, message):
-    kwargs = {"network": None, "alarm_actions": [ALARM_TOPIC], **overrides}
+    kwargs = {"network": PLAIN_VPC, "alarm_actions": [ALARM_TOPIC], **overrides}
     with pytest.raises(ValueError, match="invalid ApiServiceArgs") as refused:
         ApiServiceArgs(**kwargs)
     assert message in str(refused.value)
