@@ -147,7 +147,9 @@ class NetworkSettings(BaseModel):
         "vpcNetmaskLength", NETWORK["vpc_netmask_length"],
         "Netmask length of the VPC CIDR allocated from the pool. Fixed once deployed: a new "
         "value replaces the VPC, every subnet and the MSK Serverless cluster (records not yet "
-        "consumed go with the old cluster).",
+        "consumed go with the old cluster), while the load balancer and the internet gateway "
+        "would be updated in place into the new VPC, which that `up` is not expected to survive: "
+        "make a new stack instead.",
         ge=limits.VPC_PREFIX[0], le=limits.VPC_PREFIX[1],
         source="Amazon VPC guide, 'Subnet CIDR blocks' (/16-/28)")
     subnet_netmask_length: Int = setting(
@@ -233,7 +235,8 @@ class ApiSettings(BaseModel):
         "Let `pulumi destroy` delete the ECR repository with its images.")
     ecr_keep_images: Int = setting(
         "ecrKeepImages", API["ecr_keep_images"],
-        "ECR lifecycle policy keeps this many most recent images.",
+        "ECR lifecycle policy keeps this many most recent images. A new value replaces the "
+        "policy (pulumi-aws deletes the old one first); the images are not touched.",
         ge=limits.ECR_LIFECYCLE_MIN_COUNT,
         source="ECR guide, 'Lifecycle policy parameters' (countNumber)")
     alb_deletion_protection: Bool = setting(
