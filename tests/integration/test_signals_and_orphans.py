@@ -297,7 +297,7 @@ def test_local_aws_killed_leaves_no_server(tmp_path):
 
 def _start_broker_cli(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     out = tmp_path / "broker.out"
-    process = _launch(["-m", "local.kafka_broker", "start", "--work-dir", str(tmp_path / "b")],
+    process = _launch(["-m", "local.kafka", "start", "--work-dir", str(tmp_path / "b")],
                       out)
     return process, out
 
