@@ -118,7 +118,7 @@ def destination_problem(uri: str) -> str | None:
         return ("on-failure destination must be sqs:QUEUE_URL, jsonl:PATH or sqlite:PATH, "
                 f"got {uri!r}")
     if scheme == "sqs":
-        from event_consumer.deadletter import queue_url_problem
+        from dead_letter_format import queue_url_problem
 
         problem = queue_url_problem(target)
         return problem and problem.replace("DEAD_LETTER_QUEUE_URL", "the on-failure queue")

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from event_consumer.deadletter import letter_kind
+from dead_letter_format import letter_kind
 from event_consumer.errors import PoisonRecordError
 from event_consumer.handler import build_handler
 from event_consumer.process import RecordMeta

@@ -12,9 +12,9 @@ import sys
 import boto3
 import pytest
 from botocore.stub import Stubber
-from event_consumer.deadletter import dead_letter, letter_kind, sink_from_env
+from dead_letter_format import MskRecord, dead_letter, letter_kind
+from event_consumer.deadletter import sink_from_env
 from event_consumer.errors import ConfigError, DeadLetterError
-from event_consumer.records import MskRecord
 from event_consumer.sqlite_sink import SqliteDeadLetterSink
 from event_consumer.sqs_sink import SQS_MAX_BYTES, SqsDeadLetterSink
 

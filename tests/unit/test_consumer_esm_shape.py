@@ -6,7 +6,7 @@ import base64
 import json
 
 import pytest
-from event_consumer.deadletter import letter_kind
+from dead_letter_format import letter_kind
 
 from local.esm import EsmSettings, SettingsError, build_msk_event, load_settings, on_failure_record
 from local.esm.on_failure import JsonlDestination, SqliteDestination, open_destination

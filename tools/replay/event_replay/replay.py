@@ -34,7 +34,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from event_consumer.deadletter import letter_kind
+from dead_letter_format import letter_kind
 
 from event_replay.expand import Item, expand
 from event_replay.kafka_io import ACK_TIMEOUT_S, OffsetReader, kafka_settings, producer

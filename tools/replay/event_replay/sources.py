@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from event_consumer.deadletter import queue_url_problem
+from dead_letter_format import queue_url_problem
 from event_consumer.sqlite_sink import SqliteDeadLetterSink
 
 SQS_WAIT_S = 1  # long-poll briefly; a receive with nothing new ends the replay
