@@ -391,8 +391,10 @@ def test_local_esm_launched_with_sigint_ignored_stops_on_sigint(tmp_path, kafka_
     out = tmp_path / "esm.out"
     process = _launch(["-m", "local.esm"], out, env={
         **kafka_broker.client_env("consumer"), "KAFKA_TOPIC": kafka_topic,
-        "ESM_CONSUMER_GROUP_ID": group, "DEAD_LETTER_SQLITE_PATH": str(tmp_path / "dl.sqlite"),
-        "ESM_ON_FAILURE": f"jsonl:{tmp_path / 'on-failure.jsonl'}"})
+        "ESM_CONSUMER_GROUP_ID": group, "DEAD_LETTER_BUCKET": "dead-letters",
+        # Nothing fails here: the queue (and the on-failure destination, the same queue) is
+        # never reached.
+        "DEAD_LETTER_QUEUE_URL": "http://127.0.0.1:9/000000000000/dead-letters"})
     try:
         _wait_for(out, "local event source mapping starting", process, 60)
         time.sleep(3)  # polling (or still joining the group)
