@@ -1,11 +1,11 @@
 """Consumer handler throughput and cold import time.
 
-    .venv/bin/python -m bench.consumer_throughput [--repeats 5] [--json] [--store-dir DIR]
+    .venv/bin/python -m bench.consumer_throughput [--repeats 5] [--json] [--local-sqs]
                                                   [--via-emulator]
                                                   [--figures [bench/figures.json]]
 
 Records/s through the real Lambda handler (`build_handler`: Powertools logger and EMF metrics,
-decode, schema validation, default `process`, the SQLite dead-letter store) for batches of
+decode, schema validation, default `process`, the SQS dead-letter sink) for batches of
 100 / 1,000 / 10,000 API events, with 10 % poison (the target: >= 50,000 records/s on one core)
 and with none; and the handler module's import time in fresh interpreters (what a Lambda cold
 start pays on import; target <= 100 ms).
@@ -14,11 +14,11 @@ Beside it, the handler's records/s over those of a bare decode-and-validate loop
 records (no poison), alternated in each repeat: a ratio that depends less on the machine than
 the absolute figure.
 
-The dead-letter store lives on a RAM disk by default (/dev/shm): the figure is the handler's CPU
-cost including every step of the dead-letter write, without the disk's fsync latency, which is a
-property of the disk (one fsync per invocation: ~4 ms on this machine's shared disk, the whole
-budget of a 100-record batch) and, in AWS, of SQS's round trips instead. `--store-dir .` shows
-the disk-bound figure. Log and metric output goes to /dev/null while timing. The machine is
+By default the sink's SQS client answers in memory: the figure is the handler's CPU cost including
+every step of the dead-letter write (letters built, JSON-encoded, split into SendMessageBatch
+requests, sent from the sink's threads), without SQS's round trips, which are a property of the
+network. `--local-sqs` sends them to the local SQS/S3 server (`local.aws`) instead: the
+round-trip-bound figure. Log and metric output goes to /dev/null while timing. The machine is
 shared: compare figures from one run.
 
 `--via-emulator` adds, beside each in-process figure, the same batches sent to the consumer's
@@ -36,6 +36,7 @@ record to them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -46,15 +47,19 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from dead_letter_format import decode_headers
 from event_api.events import build_event, to_record
 from event_consumer.handler import build_handler
-from event_consumer.records import decode_event, decode_headers, iter_records
-from event_consumer.sqlite_sink import SqliteDeadLetterSink
+from event_consumer.records import decode_event, iter_records
+from event_consumer.sqs_sink import SqsDeadLetterSink
 from kafka.consumer.fetcher import ConsumerRecord
 
 from bench._common import REPO_ROOT, machine
 from bench.figures import FIGURES_FILE, write_section
+from local.aws import LocalAws
+from local.aws.server import FAKE_CREDENTIALS
 from local.esm import LocalLambdaContext, build_msk_event
 
 BATCHES = (100, 1_000, 10_000)
@@ -92,24 +97,37 @@ def stdout_to_devnull():
         os.close(saved)
 
 
-def throughput(n: int, poison_share: float, repeats: int, workdir: str) -> float:
+class InMemorySqs:
+    """What SendMessageBatch answers when every entry is stored; keeps nothing."""
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict]) -> dict:  # noqa: N803
+        return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
+
+
+def throughput(n: int, poison_share: float, repeats: int, store: dict | None) -> float:
+    """`store`: the local SQS/S3 server's queue and bucket, or None for the in-memory client."""
     event = make_event(n, poison_share, random.Random(n))
     rates = []
     for r in range(repeats + 1):
-        sink = SqliteDeadLetterSink(os.path.join(workdir, f"dl-{n}-{poison_share}-{r}.sqlite"))
+        if store is None:
+            sink = SqsDeadLetterSink("https://sqs.us-east-1.amazonaws.com/0/bench", "bench",
+                                     sqs=InMemorySqs())
+        else:
+            sink = SqsDeadLetterSink(store["queue_url"], store["bucket"])
         handler = build_handler(sink=sink, report_failures=False)
         context = LocalLambdaContext("bench", "arn:aws:lambda:local:0:function:bench")
         with stdout_to_devnull():
             started = time.perf_counter()
             handler(event, context)  # the handler does not modify the event
             elapsed = time.perf_counter() - started
-        if r:  # the first run warms caches (regex compile, SQLite, logger formatters)
+        if r:  # the first run warms caches (regex compile, boto3 clients, logger formatters)
             rates.append(n / elapsed)
     return statistics.median(rates)
 
 
-def _handler_seconds(event: dict, workdir: str, name: str) -> float:
-    sink = SqliteDeadLetterSink(os.path.join(workdir, f"dl-{name}.sqlite"))
+def _handler_seconds(event: dict) -> float:
+    sink = SqsDeadLetterSink("https://sqs.us-east-1.amazonaws.com/0/bench", "bench",
+                             sqs=InMemorySqs())
     handler = build_handler(sink=sink, report_failures=False)
     context = LocalLambdaContext("bench", "arn:aws:lambda:local:0:function:bench")
     with stdout_to_devnull():
@@ -126,14 +144,14 @@ def _bare_seconds(event: dict) -> float:
     return time.perf_counter() - started
 
 
-def handler_over_bare(n: int, repeats: int, workdir: str) -> float:
+def handler_over_bare(n: int, repeats: int) -> float:
     """Records/s through the full handler over records/s of a bare decode-and-validate loop of
     the same records (no poison), alternated in each repeat: the median of the paired ratios
     travels between machines better than records/s does."""
     event = make_event(n, 0.0, random.Random(n))
     ratios = []
     for r in range(repeats + 1):
-        handler_s = _handler_seconds(event, workdir, f"pair-{n}-{r}")
+        handler_s = _handler_seconds(event)
         bare_s = _bare_seconds(event)
         if r:  # the first pair warms both paths
             ratios.append(bare_s / handler_s)
@@ -145,11 +163,9 @@ def cold_import_ms(repeats: int) -> tuple[float, float, bool]:
         "import time, sys; t = time.perf_counter(); import event_consumer.handler; "
         "print((time.perf_counter() - t) * 1000, 'boto3' in sys.modules)"
     )
-    env = {**os.environ,
-           "DEAD_LETTER_SQLITE_PATH": os.path.join(tempfile.gettempdir(), "bench-dl.sqlite")}
     samples, boto3_loaded = [], False
     for _ in range(repeats):
-        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True,
                              text=True, check=True, timeout=60).stdout.split()
         samples.append(float(out[0]))
         boto3_loaded |= out[1] == "True"
@@ -157,7 +173,7 @@ def cold_import_ms(repeats: int) -> tuple[float, float, bool]:
 
 
 def emulator_rates(batches: dict[tuple[int, float], dict], repeats: int, workdir: str,
-                   results: dict) -> None:
+                   aws: Any, results: dict) -> None:
     """Records/s of each batch through the emulated package; its cold start, in `results`."""
     from local.lambda_runtime import FunctionSpec, LambdaEmulator
     from testing.deployables import stack_deployables
@@ -165,13 +181,15 @@ def emulator_rates(batches: dict[tuple[int, float], dict], repeats: int, workdir
     function = stack_deployables("dev").function("consumer")
     spec = FunctionSpec(
         function.resource_name, function.build(), function.handler,
-        # The program's variables, but the dead letters go to the SQLite store as in-process.
+        # The program's variables, but the dead letters go to the local SQS/S3 server.
         {**{k: v for k, v in function.environment.items() if not k.startswith("DEAD_LETTER")},
-         "DEAD_LETTER_SQLITE_PATH": os.path.join(workdir, "emulated-dl.sqlite")},
+         "DEAD_LETTER_QUEUE_URL": aws.create_queue("bench-emulated-dlq"),
+         "DEAD_LETTER_BUCKET": aws.create_bucket("bench-emulated-dl")},
         timeout_s=function.timeout_s, memory_mb=function.memory_mb)
     log = os.path.join(workdir, "emulator.log")
     small = make_event(10, 0.0, random.Random(1))
-    with LambdaEmulator(spec, log, extra_env={"AWS_REGION": "us-east-1"}) as emulator:
+    with LambdaEmulator(spec, log, extra_env={"AWS_REGION": "us-east-1", **aws.client_env(),
+                                              **FAKE_CREDENTIALS}) as emulator:
         started = time.perf_counter()
         emulator.invoke(small)
         cold = time.perf_counter() - started
@@ -191,16 +209,13 @@ def emulator_rates(batches: dict[tuple[int, float], dict], repeats: int, workdir
             results.setdefault(table, {})[str(n)] = round(statistics.median(rates))
 
 
-def default_store_dir() -> str:
-    return "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
-    parser.add_argument("--store-dir", default=default_store_dir(),
-                        help="where the SQLite dead-letter stores live (default: a RAM disk)")
+    parser.add_argument("--local-sqs", action="store_true",
+                        help="dead letters to the local SQS/S3 server (default: answered in "
+                             "memory, the handler's CPU cost alone)")
     parser.add_argument("--via-emulator", action="store_true",
                         help="also through the consumer's package in the Lambda emulator")
     parser.add_argument("--figures", nargs="?", const=str(FIGURES_FILE), metavar="PATH",
@@ -208,13 +223,22 @@ def main() -> int:
                              f"{FIGURES_FILE.relative_to(REPO_ROOT)})")
     args = parser.parse_args()
     results: dict[str, dict[str, float]] = {"records_per_s": {}, "records_per_s_no_poison": {}}
-    with tempfile.TemporaryDirectory(dir=args.store_dir) as workdir:
+    with contextlib.ExitStack() as stack:
+        workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-consumer-"))
+        aws = None
+        if args.local_sqs or args.via_emulator:
+            aws = stack.enter_context(LocalAws(os.path.join(workdir, "aws")))
+            os.environ.update({**aws.client_env(), **FAKE_CREDENTIALS})
+        store = None
+        if args.local_sqs:
+            store = {"queue_url": aws.create_queue("bench-dlq"),
+                     "bucket": aws.create_bucket("bench-dl")}
         if not args.json:
             heading = f"records/s (median of {args.repeats})"
             print(f"{'batch':>7} {'poison':>7} {heading:>28}")
         for n in BATCHES:
             for share, table in ((0.0, "records_per_s_no_poison"), (POISON_SHARE, "records_per_s")):
-                rate = throughput(n, share, args.repeats, workdir)
+                rate = throughput(n, share, args.repeats, store)
                 results[table][str(n)] = round(rate)
                 if not args.json:
                     print(f"{n:>7} {share:>7.0%} {rate:>28,.0f}")
@@ -222,14 +246,14 @@ def main() -> int:
         # a ratio that travels between machines better than records/s does.
         results["handler_over_bare"] = {}
         for n in BATCHES:
-            ratio = handler_over_bare(n, max(args.repeats, 5), workdir)
+            ratio = handler_over_bare(n, max(args.repeats, 5))
             results["handler_over_bare"][str(n)] = round(ratio, 3)
             if not args.json:
                 print(f"{n:>7} handler / bare decode-and-validate loop: {ratio:.2f}")
         if args.via_emulator:
             batches = {(n, share): make_event(n, share, random.Random(n))
                        for n in BATCHES for share in (0.0, POISON_SHARE)}
-            emulator_rates(batches, args.repeats, workdir, results)
+            emulator_rates(batches, args.repeats, workdir, aws, results)
             if not args.json:
                 print("through the Lambda emulator (the dev stack's consumer package, "
                       "Python 3.13, Invoke API):")
@@ -252,12 +276,13 @@ def main() -> int:
     median, best, boto3_loaded = cold_import_ms(max(args.repeats, 7))
     results["cold_import_ms"] = {"median": round(median, 1), "best": round(best, 1)}
     if args.json:
-        print(json.dumps(results | {"boto3_on_import": boto3_loaded, "store_dir": args.store_dir,
+        print(json.dumps(results | {"boto3_on_import": boto3_loaded,
+                                    "dead_letters": "local-sqs" if args.local_sqs else "memory",
                                     "machine": machine()}))
     else:
         print(f"cold import of event_consumer.handler: median {median:.1f} ms, best {best:.1f} ms "
-              f"(fresh interpreter each; boto3 imported: {boto3_loaded}); "
-              f"dead-letter store in {args.store_dir}")
+              f"(fresh interpreter each; boto3 imported: {boto3_loaded}); dead letters "
+              f"{'to the local SQS/S3 server' if args.local_sqs else 'answered in memory'}")
     return 0
 
 

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import httpx
 from event_consumer.handler import build_handler
-from event_consumer.sqlite_sink import SqliteDeadLetterSink
+from event_consumer.sqs_sink import SqsDeadLetterSink
 
 from bench._common import machine, summary_ms
 from local.api_server import launch_api_server
+from local.aws import LocalAws
 from local.esm import EsmSettings, LocalEventSourceMapping
 from local.kafka import LocalKafka
 
@@ -44,17 +45,19 @@ def main() -> int:
             processed_at.setdefault(event["event_id"], time.time())
 
     with (tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp,
-          LocalKafka(Path(tmp) / "kafka") as broker):
+          LocalKafka(Path(tmp) / "kafka") as broker, LocalAws(Path(tmp) / "aws") as aws):
         topic = "bench-e2e"
         broker.create_topic(topic, partitions=3)
-        os.environ.update(broker.client_env("consumer"))  # the in-process mapping
+        # The in-process mapping signs as the consumer; its dead letters and on-failure records
+        # go to the local SQS/S3 server (which takes any credentials), as deployed.
+        os.environ.update({**aws.client_env(), **broker.client_env("consumer")})
+        queue_url, bucket = aws.create_queue("bench-e2e-dlq"), aws.create_bucket("bench-e2e-dl")
         esm = LocalEventSourceMapping(
             EsmSettings(bootstrap_servers=broker.sasl_bootstrap, topics=(topic,),
                         region=broker.region, ca_file=str(broker.ca_file),
                         batching_window_s=args.batching_window, batch_size=args.batch_size,
-                        on_failure=f"jsonl:{Path(tmp) / 'on-failure.jsonl'}"),
-            handler=build_handler(sink=SqliteDeadLetterSink(str(Path(tmp) / "dl.sqlite")),
-                                  process_fn=record),
+                        on_failure=f"sqs:{queue_url}"),
+            handler=build_handler(sink=SqsDeadLetterSink(queue_url, bucket), process_fn=record),
         ).start()
         server = launch_api_server({**broker.client_env("api"), "LOG_LEVEL": "WARNING"}, Path(tmp),
                                    topic=topic)

@@ -59,7 +59,7 @@ DEAD_LETTER_RETENTION_DAYS = DEAD_LETTER_RETENTION_SECONDS // 86400
 # (event_consumer.sqs_sink.SQS_MAX_BYTES; a test keeps the two equal).
 DEAD_LETTER_MAX_MESSAGE_BYTES = 262_144
 # Letters larger than one SQS message are stored whole under this prefix, behind a
-# pointer in the queue (services/consumer: event_consumer.sqs_sink.S3_PREFIX).
+# pointer in the queue (libs/dead-letter-format: dead_letter_format.S3_PREFIX).
 DEAD_LETTER_KEY_PREFIX = "dead-letters/"
 SERVICE = "consumer"  # services/consumer: the function's code
 HANDLER = "event_consumer.handler.lambda_handler"

@@ -1,5 +1,7 @@
-"""`python -m local.kafka_broker start|build`: the documented name of the local broker's command
-line (the code lives in local/kafka/; `python -m local.kafka` is the same command)."""
+"""Alias of `python -m local.kafka`, kept only while `./dev` still calls this name.
+
+Delete this file once `dev` runs `python -m local.kafka build`; nothing else uses it.
+"""
 
 import sys
 

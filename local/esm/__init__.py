@@ -2,7 +2,7 @@
 
 aws_shapes.py: the shapes AWS hands a Kafka consumer (MSK event, on-failure record, context);
 poller.py: the mapping itself (batching, invoking, partial batch responses, retries, commits);
-on_failure.py: on-failure destinations (the SQS dead-letter queue, or local files);
+on_failure.py: the on-failure destination (the SQS dead-letter queue);
 settings.py: flags and environment; __main__.py: the CLI.
 """
 

@@ -1,6 +1,6 @@
 """A local stand-in for Lambda's Amazon MSK event source mapping, run against the local broker.
 
-    python -m local.esm --topic events [--on-failure sqs:QUEUE_URL|jsonl:PATH|sqlite:PATH]
+    python -m local.esm --topic events [--on-failure sqs:QUEUE_URL]
 
 It behaves like the AWS poller where it matters to the handler and to operators:
 - joins a consumer group over SASL_SSL + OAUTHBEARER (MSK IAM tokens), like the real mapping;
@@ -13,14 +13,15 @@ It behaves like the AWS poller where it matters to the handler and to operators:
   and commits offsets only after the handler succeeded;
 - retries a failed batch up to `max_retry_attempts` (-1 = forever, AWS's default), or with
   ReportBatchItemFailures only the records the partial batch response names, and then writes
-  AWS's on-failure record where the deployed mapping does (the SQS dead-letter queue, by
-  default when DEAD_LETTER_QUEUE_URL is set; or a JSONL/SQLite file) and moves on;
+  AWS's on-failure record where the deployed mapping does (the SQS dead-letter queue,
+  DEAD_LETTER_QUEUE_URL's by default; locally on `python -m local.aws`) and moves on;
 - processes one batch at a time, so per-partition order holds;
 - on SIGINT/SIGTERM finishes the in-flight invocation, commits if it succeeded, and closes.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -40,6 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from event_consumer.deadletter import sink_from_env
     from event_consumer.errors import ConfigError
     from event_consumer.handler import build_handler, report_failures_from_env
+
+    if settings.region:
+        # The in-process handler sees what Lambda defines for a function: AWS_DEFAULT_REGION
+        # beside AWS_REGION ("Defined runtime environment variables", https://docs.aws.amazon.com/
+        # lambda/latest/dg/configuration-envvars.html); its SQS/S3 clients read the former.
+        os.environ.setdefault("AWS_DEFAULT_REGION", settings.region)
 
     try:
         # The handler's own configuration is checked now, not at the first invocation.

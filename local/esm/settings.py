@@ -108,10 +108,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("starting_position", "--starting-position", "ESM_STARTING_POSITION",
            stack_default("consumerStartingPosition"), _one_of("TRIM_HORIZON", "LATEST"),
            "where a new group starts (consumerStartingPosition)"),
-    Option("on_failure", "--on-failure", "ESM_ON_FAILURE", "jsonl:esm-on-failure.jsonl",
-           _rule(destination_problem),
-           "where a given-up batch's on-failure record goes: sqs:QUEUE_URL (default when "
-           "DEAD_LETTER_QUEUE_URL is set, as deployed), jsonl:PATH or sqlite:PATH"),
+    Option("on_failure", "--on-failure", "ESM_ON_FAILURE", "", _rule(destination_problem),
+           "where a given-up batch's on-failure record goes: sqs:QUEUE_URL (required; default: "
+           "DEAD_LETTER_QUEUE_URL's queue, as deployed)"),
     Option("report_batch_item_failures", "--function-response-types",
            "ESM_FUNCTION_RESPONSE_TYPES", "", _one_of("", REPORT_BATCH_ITEM_FAILURES),
            "ReportBatchItemFailures or empty (default: ReportBatchItemFailures when "
@@ -131,7 +130,9 @@ def _declared(field: str) -> Any:
 class EsmSettings:
     bootstrap_servers: str
     topics: tuple[str, ...]
-    on_failure: str = _declared("on_failure")
+    # sqs:QUEUE_URL, required to start a mapping (poller.py opens it); the shapes alone
+    # (aws_shapes.on_failure_record) need none.
+    on_failure: str = ""
     group_id: str = _declared("group_id")
     security_protocol: str = "SASL_SSL"
     region: str | None = None

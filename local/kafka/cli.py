@@ -1,10 +1,10 @@
-"""Command line of the local broker: `python -m local.kafka_broker start|build`.
+"""Command line of the local broker: `python -m local.kafka start|build`.
 
-    python -m local.kafka_broker start [--topic T]... [--env-json PATH]
+    python -m local.kafka start [--topic T]... [--env-json PATH]
         run in the foreground until Ctrl-C; every client is authorized against the program's
         IAM policies for its principal (api, consumer, admin, ...); --env-json writes what other
         processes need to connect as any principal
-    python -m local.kafka_broker build   # only fetch the broker jars and build the validator
+    python -m local.kafka build   # only fetch the broker jars and build the validator
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def _print_connection_info(kafka: LocalKafka, env_json: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local.kafka_broker", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m local.kafka", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="run a broker in the foreground until Ctrl-C")

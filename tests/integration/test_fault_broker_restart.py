@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from event_consumer.handler import build_handler
-from event_consumer.sqlite_sink import SqliteDeadLetterSink
 
 from local.esm import EsmSettings, LocalEventSourceMapping
 
@@ -59,7 +58,7 @@ def _client_loop(base_url: str, stop: threading.Event, answers: list[Answer], lo
 
 
 def test_broker_restart_under_load_loses_no_acknowledged_event(
-    kafka_broker, kafka_topic, api_server, tmp_path, monkeypatch
+    kafka_broker, kafka_topic, api_server, dead_letter_aws, monkeypatch
 ):
     for name, value in kafka_broker.client_env("consumer").items():
         monkeypatch.setenv(name, value)  # the in-process mapping signs its own MSK IAM tokens
@@ -76,9 +75,8 @@ def test_broker_restart_under_load_loses_no_acknowledged_event(
         EsmSettings(bootstrap_servers=kafka_broker.sasl_bootstrap, topics=(kafka_topic,),
                     group_id=group, region=kafka_broker.region,
                     ca_file=str(kafka_broker.ca_file), batching_window_s=0.2,
-                    max_retry_attempts=-1, on_failure=f"jsonl:{tmp_path / 'on-failure.jsonl'}"),
-        handler=build_handler(sink=SqliteDeadLetterSink(str(tmp_path / "dl.sqlite")),
-                              process_fn=record),
+                    max_retry_attempts=-1, on_failure=f"sqs:{dead_letter_aws.queue_url}"),
+        handler=build_handler(sink=dead_letter_aws.sink(), process_fn=record),
     ).start()
     assert esm.wait_ready(90), esm.error
     server = api_server({**kafka_broker.client_env("api"),

@@ -147,9 +147,12 @@ def test_running_a_package_leaves_the_uploaded_folder_untouched(tmp_path, toolch
     function = stack_deployables("dev").function("consumer")
     package = function.build()
     spec = FunctionSpec(function.resource_name, package, function.handler,
-                        {"DEAD_LETTER_SQLITE_PATH": str(tmp_path / "dl.sqlite")})
+                        # An empty batch writes no letter: the queue is never reached.
+                        {"DEAD_LETTER_QUEUE_URL": "http://127.0.0.1:9/000000000000/dl",
+                         "DEAD_LETTER_BUCKET": "dead-letters"})
     with LambdaEmulator(spec, tmp_path / "fn.log", toolchain=toolchain,
-                        extra_env={"AWS_REGION": "us-east-1"}) as emulator:
+                        extra_env={"AWS_REGION": "us-east-1",
+                                   "AWS_DEFAULT_REGION": "us-east-1"}) as emulator:
         assert emulator.invoke({}) == {"processed": 0, "dead_lettered": 0}
     assert not list(package.rglob("__pycache__"))
     stray = package / "event_consumer" / "__pycache__"

@@ -7,10 +7,10 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,6 @@ from event_api.events import build_event, to_record
 from event_consumer.errors import RetryableError
 from event_consumer.handler import build_handler
 from event_consumer.process import RecordMeta
-from event_consumer.sqlite_sink import SqliteDeadLetterSink
 
 from local.esm.on_failure import open_destination
 from tests.fixtures.consumer import (
@@ -65,13 +64,8 @@ def api_messages(names: list[str], partition: int | None = None) -> list[dict[st
     return out
 
 
-def letters_in(path: Path) -> list[dict[str, Any]]:
-    with sqlite3.connect(path) as conn:
-        return [json.loads(b) for (b,) in conn.execute("SELECT body FROM dead_letters ORDER BY id")]
-
-
 def test_events_reach_the_handler_identical_in_order_and_offsets_are_committed(
-    kafka_broker, kafka_topic, esm_runner, tmp_path
+    kafka_broker, kafka_topic, esm_runner, dead_letter_aws, tmp_path
 ):
     names = [f"user{i % 7}" for i in range(60)]
     messages = api_messages(names)
@@ -84,7 +78,7 @@ def test_events_reach_the_handler_identical_in_order_and_offsets_are_committed(
         batches.append(sum(len(v) for v in event["records"].values()))
         return inner(event, context)
 
-    inner = build_handler(sink=SqliteDeadLetterSink(str(tmp_path / "dl.db")), process_fn=recorder)
+    inner = build_handler(sink=dead_letter_aws.sink(), process_fn=recorder)
     esm = esm_runner(kafka_topic, handler, batch_size=10)
 
     wait_until(lambda: recorder.count() >= 60, 60, "60 events processed")
@@ -109,11 +103,11 @@ def test_events_reach_the_handler_identical_in_order_and_offsets_are_committed(
 
 
 def test_a_failing_batch_is_not_committed_and_is_redelivered(
-    kafka_broker, kafka_topic, esm_runner, tmp_path
+    kafka_broker, kafka_topic, esm_runner, dead_letter_aws, tmp_path
 ):
     produce(kafka_broker, kafka_topic, api_messages(["Ann", "Ben", "Cid"], partition=0))
     failing = Recorder(fail_for={"Ann", "Ben", "Cid"})
-    sink = SqliteDeadLetterSink(str(tmp_path / "dl.db"))
+    sink = dead_letter_aws.sink()
     group = f"redelivery-{kafka_topic}"
     esm = esm_runner(kafka_topic, build_handler(sink=sink, process_fn=failing),
                      max_retry_attempts=-1, group_id=group)
@@ -132,18 +126,17 @@ def test_a_failing_batch_is_not_committed_and_is_redelivered(
 
 
 def test_retry_limit_writes_the_aws_on_failure_record_and_moves_on(
-    kafka_broker, kafka_topic, esm_runner, tmp_path
+    kafka_broker, kafka_topic, esm_runner, dead_letter_aws, tmp_path
 ):
     produce(kafka_broker, kafka_topic, api_messages(["Boom", "Boom", "Boom"], partition=1))
     recorder = Recorder(fail_for={"Boom"})
-    destination = f"sqlite:{tmp_path / 'on-failure.db'}"
-    esm = esm_runner(
+    esm = esm_runner(  # on-failure records go to the dead-letter queue, as deployed
         kafka_topic,
-        build_handler(sink=SqliteDeadLetterSink(str(tmp_path / "dl.db")), process_fn=recorder),
-        max_retry_attempts=2, batching_window_s=1.0, on_failure=destination,
+        build_handler(sink=dead_letter_aws.sink(), process_fn=recorder),
+        max_retry_attempts=2, batching_window_s=1.0,
     )
 
-    [record] = wait_until(lambda: open_destination(destination).read_all(), 30,
+    [record] = wait_until(lambda: open_destination(esm.settings.on_failure).read_all(), 30,
                           "an on-failure record")
     assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert record["requestContext"]["approximateInvokeCount"] == 3  # 1 + 2 retries
@@ -167,26 +160,25 @@ def test_retry_limit_writes_the_aws_on_failure_record_and_moves_on(
 
 
 def test_an_on_failure_destination_outage_stalls_the_mapping_and_loses_nothing(
-    kafka_broker, kafka_topic, esm_runner, tmp_path
+    kafka_broker, kafka_topic, esm_runner, dead_letter_aws, local_aws
 ):
-    """The destination is down (its folder is gone) when the retries run out: the
-    mapping keeps the batch uncommitted and retries the write with backoff instead of dying;
-    once the destination is back the record is written once and the mapping moves on."""
+    """The destination is down (its queue deleted) when the retries run out: the mapping keeps
+    the batch uncommitted and retries the write with backoff instead of dying; once the queue
+    is back the record is written once and the mapping moves on."""
     recorder = Recorder(fail_for={"Boom"})
-    outage = tmp_path / "outage"
-    outage.mkdir()
-    destination = f"jsonl:{outage / 'on-failure.jsonl'}"
+    name = f"outage-{uuid.uuid4().hex[:12]}"  # SQS names: letters, digits, - and _
+    queue_url = local_aws.create_queue(name)
+    destination = f"sqs:{queue_url}"
     esm = esm_runner(
-        kafka_topic,
-        build_handler(sink=SqliteDeadLetterSink(str(tmp_path / "dl.db")), process_fn=recorder),
+        kafka_topic, build_handler(sink=dead_letter_aws.sink(), process_fn=recorder),
         max_retry_attempts=0, batching_window_s=0.2, on_failure=destination)
-    outage.rmdir()  # the destination goes down after the mapping started
+    dead_letter_aws.sqs.delete_queue(QueueUrl=queue_url)  # down after the mapping started
     produce(kafka_broker, kafka_topic, api_messages(["Boom"], partition=0))
 
     wait_until(lambda: "on-failure destination unavailable" in (
         esm.last_processing_result or ""), 30, "the outage reported")
     assert committed_offsets(kafka_broker, esm.settings.group_id).get((kafka_topic, 0)) is None
-    outage.mkdir()  # the destination is back
+    assert local_aws.create_queue(name) == queue_url  # the destination is back
     wait_until(lambda: committed_offsets(kafka_broker, esm.settings.group_id).get(
         (kafka_topic, 0)) == 1, 30, "offsets committed once the record is stored")
     assert len(open_destination(destination).read_all()) == 1
@@ -194,7 +186,7 @@ def test_an_on_failure_destination_outage_stalls_the_mapping_and_loses_nothing(
 
 
 def test_poison_record_dead_letter_replay_processed(
-    kafka_broker, kafka_topic, esm_runner, tmp_path
+    kafka_broker, kafka_topic, esm_runner, dead_letter_aws, tmp_path
 ):
     from event_consumer.errors import PoisonRecordError
     from event_consumer.records import decode_event
@@ -208,33 +200,37 @@ def test_poison_record_dead_letter_replay_processed(
             raise PoisonRecordError("schema: name longer than 5 (consumer v1)")
         return event
 
-    db = tmp_path / "dead-letters.sqlite"
     recorder = Recorder()
-    handler = build_handler(sink=SqliteDeadLetterSink(str(db)), process_fn=recorder, decode=decode)
+    handler = build_handler(sink=dead_letter_aws.sink(), process_fn=recorder, decode=decode)
     [long_name] = api_messages(["Bartholomew"], partition=2)
     garbage = bytes([0xFF, 0x00, 0xC3]) + os.urandom(16)
     produce(kafka_broker, kafka_topic, [long_name, {"value": garbage, "partition": 2,
                                                     "headers": [("x-src", b"fuzz")]}])
     esm_runner(kafka_topic, handler)
-    wait_until(lambda: len(letters_in(db)) == 2, 30, "two dead letters")
+    wait_until(lambda: len(dead_letter_aws.letters()) == 2, 30, "two dead letters")
     assert recorder.count() == 0
-    before = letters_in(db)
+    before = dead_letter_aws.letters()
     assert base64.b64decode(before[0]["value"]) == long_name["value"]
     assert base64.b64decode(before[1]["value"]) == garbage
     assert before[1]["headers"] == [{"x-src": list(b"fuzz")}]
 
-    env = {**os.environ, **kafka_broker.client_env("admin"), "KAFKA_TOPIC": kafka_topic}
+    env = {**os.environ, **kafka_broker.client_env("admin"), **dead_letter_aws.aws.client_env(),
+           "KAFKA_TOPIC": kafka_topic}
+    # --limit 2: the two letters above; the garbage's new letter (it stays poison) is for later.
+    replay_args = [sys.executable, "-m", "event_replay", "--from",
+                   f"sqs:{dead_letter_aws.queue_url}", "--ledger", str(tmp_path / "ledger"),
+                   "--limit", "2"]
     dry = subprocess.run(
-        [sys.executable, "-m", "event_replay", "--from", f"sqlite:{db}", "--dry-run"],
+        [*replay_args, "--dry-run"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60,
     )
     assert dry.returncode == 0, dry.stderr
     assert json.loads(dry.stdout.splitlines()[-1])["summary"]["replayed"] == 2
-    assert letters_in(db) == before  # dry run changes nothing
+    assert dead_letter_aws.letters() == before  # dry run changes nothing
 
     strict["on"] = False  # consumer v2 deployed; now replay
     replay = subprocess.run(
-        [sys.executable, "-m", "event_replay", "--from", f"sqlite:{db}"],
+        replay_args,
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     assert replay.returncode == 0, replay.stderr
@@ -250,16 +246,17 @@ def test_poison_record_dead_letter_replay_processed(
     assert meta.headers == long_name["headers"] and base64.b64decode(meta.key) == b"Bartholomew"
     # The garbage was re-published byte for byte, and is dead-lettered again (still poison).
     after = wait_until(
-        lambda: [x for x in letters_in(db) if (x["partition"], x["offset"]) not in originals],
+        lambda: [x for x in dead_letter_aws.letters()
+                 if (x["partition"], x["offset"]) not in originals],
         30, "the replayed garbage dead-lettered again",
     )
     assert base64.b64decode(after[0]["value"]) == garbage
     assert after[0]["headers"] == before[1]["headers"]
-    assert len(letters_in(db)) == 1  # replayed originals were deleted after Kafka's ack
+    assert len(dead_letter_aws.letters()) == 1  # replayed originals were deleted after Kafka's ack
 
 
 def test_poison_under_load_never_stalls_a_partition(
-    kafka_broker, kafka_topic, esm_runner, tmp_path
+    kafka_broker, kafka_topic, esm_runner, dead_letter_aws, tmp_path
 ):
     rng = random.Random(6)
     total = 3000
@@ -271,11 +268,10 @@ def test_poison_under_load_never_stalls_a_partition(
         else:
             messages.append(api_messages([f"load{i % 50}"], partition=i % 3)[0])
     produce(kafka_broker, kafka_topic, messages)
-    db = tmp_path / "dl.db"
     recorder = Recorder()
     esm = esm_runner(
         kafka_topic,
-        build_handler(sink=SqliteDeadLetterSink(str(db)), process_fn=recorder),
+        build_handler(sink=dead_letter_aws.sink(), process_fn=recorder),
         batch_size=500, max_retry_attempts=0,
     )
 
@@ -284,7 +280,7 @@ def test_poison_under_load_never_stalls_a_partition(
         == end_offsets(kafka_broker, kafka_topic),
         120, "every partition committed to its end",
     )
-    letters = letters_in(db)
+    letters = dead_letter_aws.letters()
     assert recorder.count() == total - len(poison_at)
     assert len(letters) == len(poison_at)
     sent_poison = sorted(messages[i]["value"] for i in poison_at)
@@ -292,9 +288,10 @@ def test_poison_under_load_never_stalls_a_partition(
     assert open_destination(esm.settings.on_failure).read_all() == []  # no batch ever failed
 
 
-def test_cli_runs_the_handler_and_stops_cleanly_on_sigterm(kafka_broker, kafka_topic, tmp_path):
+def test_cli_runs_the_handler_and_stops_cleanly_on_sigterm(kafka_broker, kafka_topic,
+                                                           dead_letter_aws, tmp_path):
     produce(kafka_broker, kafka_topic, api_messages(["Eve", "Fay"]))
-    proc, log, _ = start_esm_cli(kafka_broker, kafka_topic, tmp_path, "cli", 0.1)
+    proc, log = start_esm_cli(kafka_broker, dead_letter_aws, kafka_topic, tmp_path, "cli", 0.1)
     try:
         wait_until(lambda: log.read_text().count('"event processed"') == 2, 60,
                    "two events processed by the CLI")
@@ -325,11 +322,11 @@ class FlakyAt:
 
 
 def test_partial_batch_response_retries_only_from_the_failed_record(
-    kafka_broker, kafka_topic, esm_runner, tmp_path
+    kafka_broker, kafka_topic, esm_runner, dead_letter_aws, tmp_path
 ):
     produce(kafka_broker, kafka_topic, api_messages(["A", "B", "Flaky", "D", "E"], partition=0))
     process = FlakyAt("Flaky", times=2)
-    handler = build_handler(sink=SqliteDeadLetterSink(str(tmp_path / "dl.db")), process_fn=process,
+    handler = build_handler(sink=dead_letter_aws.sink(), process_fn=process,
                             report_failures=True)
     esm = esm_runner(kafka_topic, handler, batching_window_s=1.0, max_retry_attempts=5,
                      report_batch_item_failures=True)

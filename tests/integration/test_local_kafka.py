@@ -417,7 +417,7 @@ def test_cli_env_json_lets_other_processes_connect_as_each_principal(tmp_path):
     env_json = tmp_path / "kafka-env.json"
     out = (tmp_path / "cli.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "local.kafka_broker", "start", "--work-dir", str(tmp_path / "b"),
+        [sys.executable, "-m", "local.kafka", "start", "--work-dir", str(tmp_path / "b"),
          "--topic", "orders", "--env-json", str(env_json)],
         cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT,
         preexec_fn=die_with_parent())  # never outlives the test run

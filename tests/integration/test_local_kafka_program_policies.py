@@ -201,13 +201,13 @@ def _esm_messages(log: Path, prefix: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(("edit", "error", "denied"), ESM_CASES)
 def test_a_wrong_consumer_policy_stops_the_mapping_with_the_authorization_error(
-    kafka_broker, kafka_topic, tmp_path, edit, error, denied
+    kafka_broker, kafka_topic, dead_letter_aws, tmp_path, edit, error, denied
 ):
     principal = _altered(kafka_broker, "consumer", edit)
     group = _unique("esm")
     produce(kafka_broker, kafka_topic, [{"value": b"waiting", "partition": 0}])
-    process, log, _ = start_esm_cli(kafka_broker, kafka_topic, tmp_path, group, 0.1,
-                                    principal=principal)
+    process, log = start_esm_cli(kafka_broker, dead_letter_aws, kafka_topic, tmp_path, group,
+                                 0.1, principal=principal)
     expected = ("PROBLEM: Cluster failed to authorize Lambda: "
                 f"[Error {error.errno}] {error.__name__}")
     try:
@@ -225,12 +225,12 @@ def test_a_wrong_consumer_policy_stops_the_mapping_with_the_authorization_error(
 
 
 def test_control_the_programs_consumer_policy_lets_the_same_mapping_consume(
-    kafka_broker, kafka_topic, tmp_path
+    kafka_broker, kafka_topic, dead_letter_aws, tmp_path
 ):
     # The harness above, with the unaltered policy: the failures come from the edits alone.
     group = _unique("esm-control")
     produce(kafka_broker, kafka_topic, [{"value": b"not an event", "partition": 0}])
-    process, log, _ = start_esm_cli(kafka_broker, kafka_topic, tmp_path, group, 0.1)
+    process, log = start_esm_cli(kafka_broker, dead_letter_aws, kafka_topic, tmp_path, group, 0.1)
     try:
         wait_until(lambda: committed_offsets(kafka_broker, group).get((kafka_topic, 0)) == 1, 60,
                    "the mapping to consume and commit")

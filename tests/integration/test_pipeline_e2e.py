@@ -15,12 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
-from event_consumer.deadletter import letter_kind
+from dead_letter_format import letter_kind
 from event_consumer.errors import PoisonRecordError
 from event_consumer.handler import build_handler
 from event_consumer.process import RecordMeta
 from event_consumer.records import decode_event
-from event_consumer.sqlite_sink import SqliteDeadLetterSink
 
 from tests.fixtures.consumer import start_esm_cli, wait_until
 
@@ -41,12 +40,13 @@ def _call(server, name: str) -> dict[str, Any]:
 
 
 def test_api_events_are_processed_by_the_local_mapping_cli(
-    kafka_broker, kafka_topic, api_server, tmp_path
+    kafka_broker, kafka_topic, api_server, dead_letter_aws, tmp_path
 ):
     server = _ready_api(api_server, kafka_broker, kafka_topic)
     sent = [_call(server, f"visitor{i % 4}") for i in range(20)]
 
-    proc, log, db = start_esm_cli(kafka_broker, kafka_topic, tmp_path, "e2e-cli", 0.2)
+    proc, log = start_esm_cli(kafka_broker, dead_letter_aws, kafka_topic, tmp_path, "e2e-cli",
+                              0.2)
     try:
         def processed() -> dict[str, dict]:
             lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
@@ -61,11 +61,11 @@ def test_api_events_are_processed_by_the_local_mapping_cli(
             proc.kill()
     assert set(seen) == {e["event_id"] for e in sent}
     assert all(x["topic"] == kafka_topic and x["end_to_end_lag_ms"] >= 0 for x in seen.values())
-    assert SqliteDeadLetterSink(str(db)).read() == []
+    assert dead_letter_aws.peek() == []
 
 
 def test_api_event_dead_lettered_then_replayed_is_processed_identically(
-    kafka_broker, kafka_topic, api_server, esm_runner, tmp_path
+    kafka_broker, kafka_topic, api_server, esm_runner, dead_letter_aws, tmp_path
 ):
     server = _ready_api(api_server, kafka_broker, kafka_topic)
     strict = {"on": True}  # consumer "v1" rejected names with a digit; "v2" accepts them
@@ -83,22 +83,23 @@ def test_api_event_dead_lettered_then_replayed_is_processed_identically(
         with lock:
             calls.append((event, meta))
 
-    db = tmp_path / "dead-letters.sqlite"
-    esm_runner(kafka_topic, build_handler(sink=SqliteDeadLetterSink(str(db)), process_fn=process,
+    esm_runner(kafka_topic, build_handler(sink=dead_letter_aws.sink(), process_fn=process,
                                           decode=decode))
     plain = _call(server, "Grace")
     digits = _call(server, "R2D2")
 
-    wait_until(lambda: len(calls) == 1 and SqliteDeadLetterSink(str(db)).read(), 60,
+    wait_until(lambda: len(calls) == 1 and dead_letter_aws.letters(), 60,
                "one event processed and one dead-lettered")
-    [(_, letter)] = SqliteDeadLetterSink(str(db)).read()
+    [letter] = dead_letter_aws.letters()
     assert json.loads(base64.b64decode(letter["value"])) == digits  # the API's bytes, kept whole
     assert calls[0][0] == plain
 
     strict["on"] = False
-    env = {**os.environ, **kafka_broker.client_env("admin"), "KAFKA_TOPIC": kafka_topic}
+    env = {**os.environ, **kafka_broker.client_env("admin"), **dead_letter_aws.aws.client_env(),
+           "KAFKA_TOPIC": kafka_topic}
     replay = subprocess.run(
-        [sys.executable, "-m", "event_replay", "--from", f"sqlite:{db}", "--limit", "5"],
+        [sys.executable, "-m", "event_replay", "--from", f"sqs:{dead_letter_aws.queue_url}",
+         "--ledger", str(tmp_path / "ledger"), "--limit", "5"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     assert replay.returncode == 0, replay.stderr
@@ -107,7 +108,7 @@ def test_api_event_dead_lettered_then_replayed_is_processed_identically(
     event, meta = calls[1]
     assert event == digits  # identical to what the API answered and wrote
     assert dict(meta.headers)["event_id"] == digits["event_id"].encode()
-    assert SqliteDeadLetterSink(str(db)).read() == []
+    assert dead_letter_aws.peek() == []
 
 
 def test_the_mixed_queue_round_trip_processes_every_event_once(
@@ -141,7 +142,7 @@ def test_the_mixed_queue_round_trip_processes_every_event_once(
     sent = [_call(server, name) for name in ("Ada", "R2D2", "LaterBob", "Cy", "LaterDee")]
     wait_until(lambda: sum(committed_offsets_of(kafka_broker, esm)) == 5, 90,
                "every record committed: processed, dead-lettered or handed to the queue")
-    kinds = sorted(letter_kind(b) for b in peek(dead_letter_aws))
+    kinds = sorted(letter_kind(b) for b in dead_letter_aws.peek())
     assert "letter" in kinds and "batch-info" in kinds  # the mixed queue
 
     broken["on"] = False  # the fix is deployed; now replay
@@ -163,10 +164,3 @@ def committed_offsets_of(broker, esm) -> list[int]:
     from tests.fixtures.consumer import committed_offsets
 
     return list(committed_offsets(broker, esm.settings.group_id).values())
-
-
-def peek(aws) -> list[dict]:
-    bodies = aws.drain()
-    for body in bodies:
-        aws.sqs.send_message(QueueUrl=aws.queue_url, MessageBody=json.dumps(body))
-    return bodies

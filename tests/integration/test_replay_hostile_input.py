@@ -19,8 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from event_consumer.deadletter import dead_letter
-from event_consumer.records import MskRecord
+from dead_letter_format import MskRecord, dead_letter
 from event_replay.ledger import Ledger
 from kafka import KafkaConsumer, TopicPartition
 

@@ -298,7 +298,7 @@ def test_local_aws_killed_leaves_no_server(tmp_path):
 
 def _start_broker_cli(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     out = tmp_path / "broker.out"
-    process = _launch(["-m", "local.kafka_broker", "start", "--work-dir", str(tmp_path / "b")],
+    process = _launch(["-m", "local.kafka", "start", "--work-dir", str(tmp_path / "b")],
                       out)
     return process, out
 
@@ -392,8 +392,10 @@ def test_local_esm_launched_with_sigint_ignored_stops_on_sigint(tmp_path, kafka_
     out = tmp_path / "esm.out"
     process = _launch(["-m", "local.esm"], out, env={
         **kafka_broker.client_env("consumer"), "KAFKA_TOPIC": kafka_topic,
-        "ESM_CONSUMER_GROUP_ID": group, "DEAD_LETTER_SQLITE_PATH": str(tmp_path / "dl.sqlite"),
-        "ESM_ON_FAILURE": f"jsonl:{tmp_path / 'on-failure.jsonl'}"})
+        "ESM_CONSUMER_GROUP_ID": group, "DEAD_LETTER_BUCKET": "dead-letters",
+        # Nothing fails here: the queue (and the on-failure destination, the same queue) is
+        # never reached.
+        "DEAD_LETTER_QUEUE_URL": "http://127.0.0.1:9/000000000000/dead-letters"})
     try:
         _wait_for(out, "local event source mapping starting", process, 60)
         time.sleep(3)  # polling (or still joining the group)

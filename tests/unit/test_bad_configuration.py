@@ -13,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 API_OK = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "AWS_REGION": "us-east-1"}
-ESM_OK = {**API_OK, "KAFKA_TOPIC": "events", "DEAD_LETTER_SQLITE_PATH": "/tmp/dl.sqlite"}
+ESM_OK = {**API_OK, "KAFKA_TOPIC": "events", "DEAD_LETTER_BUCKET": "dead-letters",
+          "DEAD_LETTER_QUEUE_URL": "http://127.0.0.1:9/000000000000/dead-letters"}
 
 CASES = [
     # (entry point, environment, the variable the one error line must name)
@@ -35,6 +36,9 @@ CASES = [
     ("local.esm", {**ESM_OK, "ESM_STARTING_POSITION": "AT_TIMESTAMP"}, "ESM_STARTING_POSITION"),
     ("local.esm", {**ESM_OK, "KAFKA_SECURITY_PROTOCOL": "SSL"}, "KAFKA_SECURITY_PROTOCOL"),
     ("local.esm", {**ESM_OK, "ESM_BATCHING_WINDOW_S": "forever"}, "ESM_BATCHING_WINDOW_S"),
+    # No dead-letter queue: nowhere for a given-up batch's on-failure record to go.
+    ("local.esm", {**API_OK, "KAFKA_TOPIC": "events"}, "ESM_ON_FAILURE"),
+    ("local.esm", {**ESM_OK, "ESM_ON_FAILURE": "jsonl:/tmp/on-failure.jsonl"}, "ESM_ON_FAILURE"),
 ]
 
 

@@ -32,31 +32,32 @@ def test_local_esm_reports_every_bad_setting():
 
 
 def test_local_esm_checks_the_handlers_dead_letter_setting_before_polling():
+    # The mapping's own on-failure queue is set; the handler's DEAD_LETTER_QUEUE_URL is not.
     result = _run(["-m", "local.esm"], {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
-                                       "KAFKA_TOPIC": "events", "AWS_REGION": "us-east-1"})
+                                       "KAFKA_TOPIC": "events", "AWS_REGION": "us-east-1",
+                                       "ESM_ON_FAILURE": "sqs:http://127.0.0.1:9/0/dlq"})
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "handler configuration error: no dead-letter sink" in result.stderr
 
 
 def test_replay_rejects_a_bad_source(tmp_path):
-    for spec, message in [("redis:x", "--from must be sqlite:PATH or sqs:https://QUEUE_URL"),
-                          (f"sqlite:{tmp_path / 'none.db'}", "no such file")]:
-        result = _run(["-m", "event_replay", "--from", spec], {})
+    # sqlite: was the local SQLite store, removed: the dead-letter queue is the one store.
+    for spec in ("redis:x", f"sqlite:{tmp_path / 'd.db'}", "sqs:http://sqs.example.com/1/q"):
+        result = _run(["-m", "event_replay", "--from", spec, "--ledger", str(tmp_path / "l")], {})
         assert result.returncode == 2 and "Traceback" not in result.stderr
-        assert message in result.stderr
+        assert "--from must be sqs:https://QUEUE_URL (or sqs:http:// on loopback" in result.stderr
 
 
-def test_replay_needs_kafka_settings_unless_dry_run(tmp_path):
-    from event_consumer.sqlite_sink import SqliteDeadLetterSink
-
-    SqliteDeadLetterSink(str(tmp_path / "d.db"))
-    result = _run(["-m", "event_replay", "--from", f"sqlite:{tmp_path / 'd.db'}"], {})
+def test_replay_needs_kafka_settings_unless_dry_run(dead_letter_aws, tmp_path):
+    queue = ["--from", f"sqs:{dead_letter_aws.queue_url}", "--ledger", str(tmp_path / "l")]
+    env = {**dead_letter_aws.aws.client_env(), "AWS_ACCESS_KEY_ID": "x",
+           "AWS_SECRET_ACCESS_KEY": "x"}
+    result = _run(["-m", "event_replay", *queue], env)
     assert result.returncode == 2
     assert "replay: KAFKA_BOOTSTRAP_SERVERS is required" in result.stderr
     assert "replay: AWS_REGION is required" in result.stderr
-    dry = _run(["-m", "event_replay", "--from", f"sqlite:{tmp_path / 'd.db'}",
-                "--dry-run"], {})
-    assert dry.returncode == 0 and '"replayed": 0' in dry.stdout
+    dry = _run(["-m", "event_replay", *queue, "--dry-run"], {**env, "AWS_REGION": "us-east-1"})
+    assert dry.returncode == 0 and '"replayed": 0' in dry.stdout, dry.stderr
 
 
 def test_replay_from_a_queue_needs_a_ledger():
@@ -64,4 +65,4 @@ def test_replay_from_a_queue_needs_a_ledger():
                    "sqs:https://sqs.us-east-1.amazonaws.com/123456789012/dlq"],
                   {"AWS_DEFAULT_REGION": "us-east-1"})
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "replay: --ledger PATH is required with sqs:" in result.stderr
+    assert "replay: --ledger PATH is required" in result.stderr

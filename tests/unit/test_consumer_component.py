@@ -546,7 +546,7 @@ def test_two_consumers_live_in_one_stack_without_collisions(run_pulumi):
 
 
 def test_the_function_writes_oversized_letters_under_the_prefix_its_role_allows():
-    from event_consumer.sqs_sink import S3_PREFIX
+    from dead_letter_format import S3_PREFIX
 
     # The component grants s3:PutObject on "<bucket>/<prefix>*" only; the handler must use it.
     assert S3_PREFIX == DEAD_LETTER_KEY_PREFIX

@@ -1,4 +1,4 @@
-"""Dead-letter sinks: selection by environment, the SQLite store's uniqueness (issue 15 point 2),
+"""Dead-letter sinks: selection by environment, the letter id (issue 15 point 2),
 and the SQS + S3 sink against a real SQS/S3-compatible server (moto's server mode, `local.aws`)."""
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ import sys
 import boto3
 import pytest
 from botocore.stub import Stubber
-from event_consumer.deadletter import dead_letter, letter_kind, sink_from_env
+from dead_letter_format import MskRecord, dead_letter, letter_kind
+from event_consumer.deadletter import sink_from_env
 from event_consumer.errors import ConfigError, DeadLetterError
-from event_consumer.records import MskRecord
-from event_consumer.sqlite_sink import SqliteDeadLetterSink
 from event_consumer.sqs_sink import SQS_MAX_BYTES, SqsDeadLetterSink
 
 QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/event-dlq"
@@ -33,11 +32,6 @@ def letter(offset: int = 0, size: int = 10, value: bytes | None = None) -> dict:
 
 # --- selection -------------------------------------------------------------------------------
 
-def test_sqlite_sink_selected_by_env(tmp_path):
-    sink = sink_from_env({"DEAD_LETTER_SQLITE_PATH": str(tmp_path / "d.sqlite")})
-    assert isinstance(sink, SqliteDeadLetterSink)
-
-
 def test_sqs_sink_selected_by_env(dead_letter_aws):
     sink = sink_from_env(dead_letter_aws.env())
     assert isinstance(sink, SqsDeadLetterSink) and sink.bucket == dead_letter_aws.bucket
@@ -47,14 +41,14 @@ def test_sqs_sink_selected_by_env(dead_letter_aws):
     ("env", "message"),
     [
         ({}, "no dead-letter sink"),
-        ({"DEAD_LETTER_QUEUE_URL": QUEUE, "DEAD_LETTER_SQLITE_PATH": "/tmp/x"}, "only one"),
         ({"DEAD_LETTER_QUEUE_URL": "sqs://queue", "DEAD_LETTER_BUCKET": "b-1"},
          "https:// SQS queue URL"),
         ({"DEAD_LETTER_QUEUE_URL": "http://sqs.example.com/1/q", "DEAD_LETTER_BUCKET": "b-1"},
          "http:// on loopback"),
         ({"DEAD_LETTER_QUEUE_URL": QUEUE}, "DEAD_LETTER_BUCKET is required"),
         ({"DEAD_LETTER_QUEUE_URL": QUEUE, "DEAD_LETTER_BUCKET": "Not_A_Bucket"}, "S3 bucket name"),
-        ({"DEAD_LETTER_SQLITE_PATH": "/no/such/dir/d.sqlite"}, "does not exist"),
+        # The SQLite store is gone: its variable alone configures nothing, and says so.
+        ({"DEAD_LETTER_SQLITE_PATH": "/tmp/d.sqlite"}, "set DEAD_LETTER_QUEUE_URL"),
     ],
 )
 def test_bad_sink_configuration_is_one_clear_message(env, message):
@@ -63,34 +57,13 @@ def test_bad_sink_configuration_is_one_clear_message(env, message):
     assert len(caught.value.problems) == 1 and message in caught.value.problems[0]
 
 
-# --- SQLite: nothing reported stored is dropped -----------------------------------------------
+# --- the letter id: a redelivery is the same letter, a recreated topic's record another ------
 
-def test_sqlite_keeps_a_different_record_at_the_same_coordinates(tmp_path):
+def test_a_different_record_at_the_same_coordinates_is_a_different_letter():
     # A topic deleted and recreated: offset 0 of partition 0 holds a different record.
-    sink = SqliteDeadLetterSink(str(tmp_path / "d.sqlite"))
     first, second = letter(0, value=b"\xffold"), letter(0, value=b"\xffnew")
-    sink.send([first])
-    sink.send([second])
-    assert [body["value"] for _, body in sink.read()] == [first["value"], second["value"]]
-
-
-def test_sqlite_stores_a_byte_identical_redelivery_once(tmp_path):
-    sink = SqliteDeadLetterSink(str(tmp_path / "d.sqlite"))
-    sink.send([letter(3)])
-    sink.send([letter(3)])  # the mapping retried the batch: same record, same bytes
-    assert len(sink.read()) == 1
-
-
-def test_sqlite_refuses_the_old_lossy_layout(tmp_path):
-    import sqlite3
-
-    path = tmp_path / "old.sqlite"
-    with sqlite3.connect(path) as conn:
-        conn.execute('CREATE TABLE dead_letters (id INTEGER PRIMARY KEY, topic TEXT, partition '
-                     'INTEGER, "offset" INTEGER, reason TEXT, body TEXT, '
-                     'UNIQUE (topic, partition, "offset"))')
-    with pytest.raises(ConfigError, match="old format"):
-        SqliteDeadLetterSink(str(path))
+    assert first["letter_id"] != second["letter_id"]
+    assert letter(3)["letter_id"] == letter(3)["letter_id"]  # the mapping retried the batch
 
 
 # --- SQS + S3 against the local server ---------------------------------------------------------
@@ -151,13 +124,13 @@ def test_sqs_partial_failure_raises():
             SqsDeadLetterSink(QUEUE, "bucket", sqs=client).send([letter(0)])
 
 
-def test_handler_cold_import_does_not_load_boto3(tmp_path):
+def test_handler_cold_import_does_not_load_boto3():
     code = (
         "import sys, event_consumer.handler as h; "
         "print('boto3' in sys.modules, 'event_api' in sys.modules, 'kafka' in sys.modules)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60,
-        env={"DEAD_LETTER_SQLITE_PATH": str(tmp_path / "d.db")},
+        env={"DEAD_LETTER_QUEUE_URL": QUEUE, "DEAD_LETTER_BUCKET": "dead-letters"},
     ).stdout.split()
     assert out == ["False", "False", "False"]

@@ -6,10 +6,10 @@ import base64
 import json
 
 import pytest
-from event_consumer.deadletter import letter_kind
+from dead_letter_format import letter_kind
 
 from local.esm import EsmSettings, SettingsError, build_msk_event, load_settings, on_failure_record
-from local.esm.on_failure import JsonlDestination, SqliteDestination, open_destination
+from local.esm.on_failure import open_destination
 from local.esm.poller import partial_batch_retry
 from tests.fixtures.consumer import consumer_record
 
@@ -78,15 +78,16 @@ def test_on_failure_record_has_the_documented_fields():
     }
 
 
-@pytest.mark.parametrize("scheme", ["jsonl", "sqlite"])
-def test_on_failure_destinations_are_real_files(tmp_path, scheme):
-    path = tmp_path / f"failures.{scheme}"
-    dest = open_destination(f"{scheme}:{path}")
-    assert isinstance(dest, JsonlDestination if scheme == "jsonl" else SqliteDestination)
-    dest.write({"n": 1})
-    dest.write({"n": 2})
-    assert open_destination(f"{scheme}:{path}").read_all() == [{"n": 1}, {"n": 2}]
-    assert path.stat().st_size > 0
+@pytest.mark.parametrize(("uri", "message"), [
+    ("jsonl:/tmp/failures.jsonl", "on-failure destination must be sqs:QUEUE_URL"),
+    ("sqlite:/tmp/failures.db", "on-failure destination must be sqs:QUEUE_URL"),
+    ("sqs:ftp://127.0.0.1/q", "the on-failure queue must be an https:// SQS queue URL"),
+])
+def test_the_dead_letter_queue_is_the_only_on_failure_destination(uri, message):
+    """One local dead-letter store, the one AWS has: the former file destinations are refused
+    with a message that says what to use instead."""
+    with pytest.raises(ValueError, match=message):
+        open_destination(uri)
 
 
 def test_settings_report_every_bad_value_at_once(tmp_path):
@@ -108,13 +109,13 @@ def test_settings_report_every_bad_value_at_once(tmp_path):
         assert sum(expected in p for p in problems) >= 1, (expected, problems)
 
 
-def test_flags_override_environment(tmp_path):
+def test_flags_override_environment():
     env = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "KAFKA_TOPIC": "a", "AWS_REGION": "eu-west-1",
-           "ESM_BATCH_SIZE": "10"}
+           "ESM_BATCH_SIZE": "10", "ESM_ON_FAILURE": "sqs:http://127.0.0.1:1/0/env-queue"}
     s = load_settings(["--topic", "b,c", "--batch-size", "500",
-                       "--on-failure", f"sqlite:{tmp_path / 'f.db'}"], env)
+                       "--on-failure", "sqs:http://127.0.0.1:1/0/flag-queue"], env)
     assert s.topics == ("b", "c") and s.batch_size == 500 and s.region == "eu-west-1"
-    assert s.on_failure.startswith("sqlite:")
+    assert s.on_failure == "sqs:http://127.0.0.1:1/0/flag-queue"
 
 
 # --- partial batch responses (ReportBatchItemFailures) ------------------------------------------
@@ -172,12 +173,16 @@ def test_a_dead_letter_queue_makes_sqs_the_default_destination(monkeypatch):
     env = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "KAFKA_TOPIC": "a",
            "AWS_REGION": "us-east-1", "DEAD_LETTER_QUEUE_URL": queue}
     assert load_settings([], env).on_failure == f"sqs:{queue}"
-    assert load_settings([], {k: v for k, v in env.items() if k != "DEAD_LETTER_QUEUE_URL"}
-                         ).on_failure.startswith("jsonl:")
+    with pytest.raises(SettingsError) as caught:  # no queue: nowhere to put the record
+        load_settings([], {k: v for k, v in env.items() if k != "DEAD_LETTER_QUEUE_URL"})
+    [problem] = caught.value.problems
+    assert problem.startswith("ESM_ON_FAILURE (--on-failure) = '': on-failure destination must "
+                              "be sqs:QUEUE_URL")
 
 
 def test_report_batch_item_failures_turns_on_the_mappings_response_type():
-    env = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "KAFKA_TOPIC": "a", "AWS_REGION": "x"}
+    env = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "KAFKA_TOPIC": "a", "AWS_REGION": "x",
+           "DEAD_LETTER_QUEUE_URL": "http://127.0.0.1:1/0/dlq"}
     assert load_settings([], env).report_batch_item_failures is False
     assert load_settings([], env | {"REPORT_BATCH_ITEM_FAILURES": "true"}
                          ).report_batch_item_failures is True

@@ -8,8 +8,8 @@ from __future__ import annotations
 import base64
 import json
 
+from dead_letter_format import letter_kind
 from event_api.events import build_event, to_record
-from event_consumer.deadletter import letter_kind
 from event_consumer.handler import build_handler
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 from typing import Any
 
 import pytest
@@ -12,7 +11,6 @@ from event_api.events import build_event, to_record
 from event_consumer.errors import DeadLetterError, RetryableError
 from event_consumer.handler import build_handler, handle_batch
 from event_consumer.process import RecordMeta
-from event_consumer.sqlite_sink import SqliteDeadLetterSink
 
 from tests.fixtures.consumer import consumer_record
 
@@ -33,23 +31,22 @@ class Recorder:
         self.calls.append((event, meta))
 
 
-def stored_letters(path) -> list[dict[str, Any]]:
-    with sqlite3.connect(path) as conn:
-        return [json.loads(b) for (b,) in conn.execute("SELECT body FROM dead_letters ORDER BY id")]
+def stored_letters(dead_letters) -> list[dict[str, Any]]:
+    return dead_letters.letters()
 
 
 def test_documented_aws_example_is_dead_lettered_with_its_payload(
-    aws_msk_event, dead_letter_db, lambda_context, consumer_logs
+    aws_msk_event, dead_letter_aws, lambda_context, consumer_logs
 ):
     # AWS's example value is "Hello, this is a test." - not JSON, so it is poison by our contract.
     recorder = Recorder()
-    handler = build_handler(sink=SqliteDeadLetterSink(str(dead_letter_db)), process_fn=recorder)
+    handler = build_handler(sink=dead_letter_aws.sink(), process_fn=recorder)
 
     result = handler(aws_msk_event, lambda_context)
 
     assert result == {"processed": 0, "dead_lettered": 1}
     assert recorder.calls == []
-    [letter] = stored_letters(dead_letter_db)
+    [letter] = stored_letters(dead_letter_aws)
     raw = aws_msk_event["records"]["mytopic-0"][0]
     assert letter["reason"].startswith("value is not JSON")
     assert (letter["topic"], letter["partition"], letter["offset"]) == ("mytopic", 0, 15)
@@ -65,12 +62,12 @@ def test_documented_aws_example_is_dead_lettered_with_its_payload(
 
 
 def test_documented_aws_example_shape_with_an_api_event_is_processed(
-    aws_msk_event, dead_letter_db, lambda_context
+    aws_msk_event, dead_letter_aws, lambda_context
 ):
     event, value = api_value("Alice")
     aws_msk_event["records"]["mytopic-0"][0]["value"] = base64.b64encode(value).decode()
     recorder = Recorder()
-    handler = build_handler(sink=SqliteDeadLetterSink(str(dead_letter_db)), process_fn=recorder)
+    handler = build_handler(sink=dead_letter_aws.sink(), process_fn=recorder)
 
     assert handler(aws_msk_event, lambda_context) == {"processed": 1, "dead_lettered": 0}
 
@@ -78,7 +75,7 @@ def test_documented_aws_example_shape_with_an_api_event_is_processed(
     assert got == event
     assert (meta.topic, meta.partition, meta.offset) == ("mytopic", 0, 15)
     assert meta.headers == [("headerKey", b"headerValue")]  # the byte list decoded
-    assert stored_letters(dead_letter_db) == []
+    assert stored_letters(dead_letter_aws) == []
 
 
 # reason prefix -> value bytes (None = tombstone); all but "not base64" travel as real records.
@@ -92,7 +89,7 @@ POISON: dict[str, bytes | None] = {
 
 
 def test_mixed_batch_processes_good_and_dead_letters_poison_nothing_lost(
-    msk_event, dead_letter_db, lambda_context
+    msk_event, dead_letter_aws, lambda_context
 ):
     good = [api_value(f"user{i}") for i in range(6)]
     values = [v for _, v in good] + list(POISON.values())
@@ -107,11 +104,11 @@ def test_mixed_batch_processes_good_and_dead_letters_poison_nothing_lost(
                    if r.get("value") == base64.b64encode(b"replaced below").decode())
     not_b64["value"] = "!!! not base64 !!!"
     recorder = Recorder()
-    handler = build_handler(sink=SqliteDeadLetterSink(str(dead_letter_db)), process_fn=recorder)
+    handler = build_handler(sink=dead_letter_aws.sink(), process_fn=recorder)
 
     result = handler(event, lambda_context)
 
-    letters = stored_letters(dead_letter_db)
+    letters = stored_letters(dead_letter_aws)
     assert result == {"processed": 6, "dead_lettered": 5}
     assert sorted(e["event_id"] for e, _ in recorder.calls) == sorted(
         e["event_id"] for e, _ in good
@@ -137,10 +134,10 @@ def test_mixed_batch_processes_good_and_dead_letters_poison_nothing_lost(
 
 @pytest.mark.parametrize("event", [{}, {"records": {}}, {"records": None}, {"eventSource": "x"}])
 def test_missing_or_empty_records_is_a_logged_no_op(
-    event, dead_letter_db, lambda_context, consumer_logs
+    event, dead_letter_aws, lambda_context, consumer_logs
 ):
     recorder = Recorder()
-    handler = build_handler(sink=SqliteDeadLetterSink(str(dead_letter_db)), process_fn=recorder)
+    handler = build_handler(sink=dead_letter_aws.sink(), process_fn=recorder)
 
     assert handler(event, lambda_context) == {"processed": 0, "dead_lettered": 0}
 
@@ -149,7 +146,7 @@ def test_missing_or_empty_records_is_a_logged_no_op(
 
 
 def test_retryable_error_fails_the_invocation_after_poison_is_stored(
-    msk_event, dead_letter_db, lambda_context
+    msk_event, dead_letter_aws, lambda_context
 ):
     _, value = api_value("Carol")
     event = msk_event([consumer_record(b"\xff", offset=0), consumer_record(value, offset=1)])
@@ -157,21 +154,23 @@ def test_retryable_error_fails_the_invocation_after_poison_is_stored(
     def flaky(event: dict, meta: RecordMeta) -> None:
         raise RetryableError("downstream busy")
 
-    handler = build_handler(sink=SqliteDeadLetterSink(str(dead_letter_db)), process_fn=flaky)
+    handler = build_handler(sink=dead_letter_aws.sink(), process_fn=flaky)
     with pytest.raises(RetryableError):
         handler(event, lambda_context)
-    assert [x["offset"] for x in stored_letters(dead_letter_db)] == [0]
+    assert [x["offset"] for x in stored_letters(dead_letter_aws)] == [0]
 
-    # The mapping redelivers the same batch: the poison record is stored once, not twice.
+    # The mapping redelivers the same batch: SQS holds the poison record's letter twice, under
+    # one letter id, so replay (its ledger keyed by that id) publishes it once.
     recorder = Recorder()
-    build_handler(sink=SqliteDeadLetterSink(str(dead_letter_db)), process_fn=recorder)(
+    build_handler(sink=dead_letter_aws.sink(), process_fn=recorder)(
         event, lambda_context
     )
     assert [m.offset for _, m in recorder.calls] == [1]
-    assert [x["offset"] for x in stored_letters(dead_letter_db)] == [0]
+    first, again = stored_letters(dead_letter_aws)
+    assert first["offset"] == again["offset"] == 0 and first["letter_id"] == again["letter_id"]
 
 
-def test_non_retryable_process_error_also_fails_the_invocation(msk_event, dead_letter_db):
+def test_non_retryable_process_error_also_fails_the_invocation(msk_event, dead_letter_aws):
     _, value = api_value()
 
     def broken(event: dict, meta: RecordMeta) -> None:
@@ -179,31 +178,34 @@ def test_non_retryable_process_error_also_fails_the_invocation(msk_event, dead_l
 
     with pytest.raises(KeyError):
         handle_batch(
-            msk_event([consumer_record(value)]), SqliteDeadLetterSink(str(dead_letter_db)), broken
+            msk_event([consumer_record(value)]), dead_letter_aws.sink(), broken
         )
 
 
 def test_dead_letter_store_failure_fails_the_invocation_before_processing(
-    msk_event, tmp_path, lambda_context
+    msk_event, dead_letter_aws, lambda_context
 ):
-    store = SqliteDeadLetterSink(str(tmp_path / "dlq.sqlite"))
-    store.path = str(tmp_path)  # a directory: SQLite cannot open it, a real I/O failure
+    from event_consumer.sqs_sink import SqsDeadLetterSink
+
+    # A queue the server does not have: its real QueueDoesNotExist answer.
+    store = SqsDeadLetterSink(f"{dead_letter_aws.queue_url}-gone", dead_letter_aws.bucket,
+                              sqs=dead_letter_aws.sqs, s3=dead_letter_aws.s3)
     _, value = api_value()
     recorder = Recorder()
     handler = build_handler(sink=store, process_fn=recorder)
 
-    with pytest.raises(DeadLetterError, match="SQLite dead-letter store"):
+    with pytest.raises(DeadLetterError, match="SQS SendMessageBatch failed"):
         handler(msk_event([consumer_record(b"\x00poison"), consumer_record(value, offset=1)]),
                 lambda_context)
     assert recorder.calls == []  # nothing processed, so the retry has no duplicate side effects
 
 
-def test_metrics_are_emitted_as_emf(msk_event, dead_letter_db, lambda_context, capsys):
+def test_metrics_are_emitted_as_emf(msk_event, dead_letter_aws, lambda_context, capsys):
     _, v1 = api_value("a", clock=1_000.0)
     _, v2 = api_value("b", clock=1_000.0)
     event = msk_event([consumer_record(v1), consumer_record(v2, offset=1),
                        consumer_record(b"nope", offset=2)])
-    handler = build_handler(sink=SqliteDeadLetterSink(str(dead_letter_db)), process_fn=Recorder())
+    handler = build_handler(sink=dead_letter_aws.sink(), process_fn=Recorder())
 
     handler(event, lambda_context)
 

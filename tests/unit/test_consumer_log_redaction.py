@@ -112,7 +112,7 @@ def test_handler_at_debug_writes_no_secret(dead_letter_aws, tmp_path):
 
 
 def test_replay_at_debug_writes_no_secret(kafka_broker, kafka_topic, dead_letter_aws, tmp_path):
-    from event_consumer.records import record_id
+    from dead_letter_format import record_id
 
     value = base64.b64encode(b"replayed at debug").decode()
     letter = {"letter_id": record_id(kafka_topic, 0, 0, 1, None, value, []), "reason": "r",

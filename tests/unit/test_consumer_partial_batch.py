@@ -7,7 +7,6 @@ import pytest
 from event_api.events import build_event, to_record
 from event_consumer.errors import ConfigError, RetryableError
 from event_consumer.handler import build_handler, report_failures_from_env
-from event_consumer.sqlite_sink import SqliteDeadLetterSink
 
 from tests.fixtures.consumer import consumer_record
 
@@ -42,10 +41,10 @@ def batch(msk_event):
 
 
 def test_report_mode_names_the_first_failed_record_of_each_partition(
-    batch, dead_letter_db, lambda_context
+    batch, dead_letter_aws, lambda_context
 ):
     process = FailOn("Bad")
-    handler = build_handler(sink=SqliteDeadLetterSink(str(dead_letter_db)), process_fn=process,
+    handler = build_handler(sink=dead_letter_aws.sink(), process_fn=process,
                             report_failures=True)
 
     response = handler(batch, lambda_context)
@@ -57,37 +56,37 @@ def test_report_mode_names_the_first_failed_record_of_each_partition(
     # Records after a failure in its partition are redelivered, so they were not processed now;
     # the other partitions went on; the poison record was dead-lettered, not reported.
     assert process.done == [(0, 0), (1, 0), (1, 1), (1, 2), (2, 1)]
-    assert [body["offset"] for _, body in SqliteDeadLetterSink(str(dead_letter_db)).read()] == [0]
+    assert [body["offset"] for body in dead_letter_aws.letters()] == [0]
 
 
-def test_report_mode_with_no_failure_returns_an_empty_list(batch, dead_letter_db, lambda_context):
-    handler = build_handler(sink=SqliteDeadLetterSink(str(dead_letter_db)),
+def test_report_mode_with_no_failure_returns_an_empty_list(batch, dead_letter_aws, lambda_context):
+    handler = build_handler(sink=dead_letter_aws.sink(),
                             process_fn=FailOn(), report_failures=True)
     assert handler(batch, lambda_context) == {"batchItemFailures": []}
 
 
 def test_without_report_mode_a_retryable_failure_fails_the_invocation(
-    batch, dead_letter_db, lambda_context
+    batch, dead_letter_aws, lambda_context
 ):
-    handler = build_handler(sink=SqliteDeadLetterSink(str(dead_letter_db)),
+    handler = build_handler(sink=dead_letter_aws.sink(),
                             process_fn=FailOn("Bad"), report_failures=False)
     with pytest.raises(RetryableError):
         handler(batch, lambda_context)
 
 
-def test_report_mode_still_fails_the_invocation_on_a_bug(batch, dead_letter_db, lambda_context):
+def test_report_mode_still_fails_the_invocation_on_a_bug(batch, dead_letter_aws, lambda_context):
     def buggy(event, meta):
         raise KeyError("bug")
 
-    handler = build_handler(sink=SqliteDeadLetterSink(str(dead_letter_db)), process_fn=buggy,
+    handler = build_handler(sink=dead_letter_aws.sink(), process_fn=buggy,
                             report_failures=True)
     with pytest.raises(KeyError):
         handler(batch, lambda_context)
 
 
-def test_the_mode_comes_from_the_environment(batch, dead_letter_db, lambda_context, monkeypatch):
+def test_the_mode_comes_from_the_environment(batch, dead_letter_aws, lambda_context, monkeypatch):
     monkeypatch.setenv("REPORT_BATCH_ITEM_FAILURES", "true")
-    handler = build_handler(sink=SqliteDeadLetterSink(str(dead_letter_db)),
+    handler = build_handler(sink=dead_letter_aws.sink(),
                             process_fn=FailOn("Bad"))
     assert len(handler(batch, lambda_context)["batchItemFailures"]) == 2
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 
 import pytest
 from event_api.events import build_event, to_record
 from event_consumer.handler import build_handler
-from event_consumer.sqlite_sink import SqliteDeadLetterSink
 
 from tests.fixtures.consumer import EXAMPLE_ARN, EXAMPLE_BOOTSTRAP
 
@@ -62,21 +60,20 @@ HOSTILE = {
 }
 
 
-def stored(path) -> list[dict]:
-    with sqlite3.connect(path) as conn:
-        return [json.loads(b) for (b,) in conn.execute("SELECT body FROM dead_letters ORDER BY id")]
+def stored(dead_letters) -> list[dict]:
+    return dead_letters.letters()
 
 
 @pytest.mark.parametrize("name", list(HOSTILE))
 def test_a_hostile_record_is_dead_lettered_with_its_payload_and_the_rest_processed(
-    name, dead_letter_db, lambda_context
+    name, dead_letter_aws, lambda_context
 ):
     hostile = good_record(1) | HOSTILE[name]
     event = {"eventSource": "aws:kafka", "eventSourceArn": EXAMPLE_ARN,
              "bootstrapServers": EXAMPLE_BOOTSTRAP,
              "records": {"events-0": [good_record(0), hostile, good_record(2)]}}
     seen = []
-    handler = build_handler(sink=SqliteDeadLetterSink(str(dead_letter_db)),
+    handler = build_handler(sink=dead_letter_aws.sink(),
                             process_fn=lambda event, meta: seen.append(meta.offset),
                             report_failures=False)
 
@@ -84,27 +81,27 @@ def test_a_hostile_record_is_dead_lettered_with_its_payload_and_the_rest_process
 
     assert result == {"processed": 2, "dead_lettered": 1}
     assert seen == [0, 2]
-    [letter] = stored(dead_letter_db)
+    [letter] = stored(dead_letter_aws)
     for field in ("topic", "partition", "offset", "key", "value", "headers", "timestamp"):
         assert letter[field] == hostile.get(field), field  # exactly as delivered
     assert letter["reason"] and len(letter["letter_id"]) == 64
 
 
-def test_a_record_that_is_not_an_object_is_dead_lettered(dead_letter_db, lambda_context):
+def test_a_record_that_is_not_an_object_is_dead_lettered(dead_letter_aws, lambda_context):
     event = {"records": {"events-0": [good_record(0), "garbage", 42, None]}}
-    handler = build_handler(sink=SqliteDeadLetterSink(str(dead_letter_db)),
+    handler = build_handler(sink=dead_letter_aws.sink(),
                             process_fn=lambda e, m: None, report_failures=False)
 
     assert handler(event, lambda_context) == {"processed": 1, "dead_lettered": 3}
-    assert sorted(json.dumps(x["malformed"]) for x in stored(dead_letter_db)) == [
+    assert sorted(json.dumps(x["malformed"]) for x in stored(dead_letter_aws)) == [
         '"garbage"', "42", "null"]
 
 
-def test_a_partition_list_that_is_not_a_list_is_dead_lettered(dead_letter_db, lambda_context):
+def test_a_partition_list_that_is_not_a_list_is_dead_lettered(dead_letter_aws, lambda_context):
     event = {"records": {"events-0": {"not": "a list"}, "events-1": [good_record(0, 1)]}}
-    handler = build_handler(sink=SqliteDeadLetterSink(str(dead_letter_db)),
+    handler = build_handler(sink=dead_letter_aws.sink(),
                             process_fn=lambda e, m: None, report_failures=False)
 
     assert handler(event, lambda_context) == {"processed": 1, "dead_lettered": 1}
-    [letter] = stored(dead_letter_db)
+    [letter] = stored(dead_letter_aws)
     assert letter["malformed"] == {"not": "a list"}  # kept whole

@@ -74,6 +74,28 @@ def test_the_replay_tool_is_in_no_deployable():
         assert "event_replay" not in _sources(service).module_names
 
 
+def test_the_replay_tool_reads_letters_through_the_shared_lib_not_the_consumer():
+    """The dead-letter format is a contract between two deployables (libs/dead-letter-format):
+    the replay tool imports no consumer module and declares the lib it does import."""
+    from components.project_sources import read_project
+
+    replay = PROJECT_ROOT / "tools" / "replay"
+    imports = _imports(replay / "event_replay")
+    assert "event_consumer" not in imports, imports["event_consumer"]
+    assert "dead_letter_format" in imports
+    assert "dead-letter-format" in read_project(replay).dependencies
+    assert "event-consumer" not in read_project(replay).dependencies
+
+
+def test_no_local_only_code_ships_in_the_consumer():
+    """The SQLite dead-letter store was local-only code in the Lambda package; locally the
+    consumer now writes to the SQS/S3 server, as in AWS. Nothing in the package opens SQLite."""
+    imports = {}
+    for package in _sources("consumer").import_packages:
+        imports |= _imports(package)
+    assert "sqlite3" not in imports, imports.get("sqlite3")
+
+
 def test_the_api_image_copies_exactly_what_the_api_declares():
     """The Dockerfile's COPY lines and the .dockerignore allow-list follow the declaration."""
     sources = _sources("api")

@@ -167,3 +167,30 @@ def test_mocks_tables_are_per_instance():
     assert AwsMocks().outputs["aws:sqs/queue:Queue"] is not mocks.outputs["aws:sqs/queue:Queue"]
     run = run_program(lambda: aws.sqs.Queue("q"), mocks=mocks)
     assert run.one("aws:sqs/queue:Queue").outputs["url"] == "https://example.invalid/q"
+
+
+# What testing/pulumi_harness.py defined itself before it was split into the account, the mocks
+# and the runner: other branches and tools import these names from it.
+HARNESS_NAMES = {
+    "ACCOUNTLESS_SERVICES", "ACCOUNT_ID", "ARN_LAYOUTS", "ARN_SERVICES", "AwsAccount", "AwsMocks",
+    "AwsRefusal", "BOOTSTRAPPED_POOL_CIDR", "BOOTSTRAPPED_POOL_ID", "EC2_ID_PREFIXES",
+    "EXAMPLE_VALUES", "GLOBAL_SERVICES", "ID_IS_ARN", "INVOKE_RESULTS", "IPAM_QUOTA",
+    "InvokeFactory", "MockResource", "NAME_PROPERTIES", "OutputFactory", "PARTITION",
+    "PLACEHOLDER_FILE", "PROJECT_ROOT", "PulumiRun", "REGION", "RecordedResource",
+    "SECRET_SIGNATURE", "SPECIAL_OUTPUTS", "STACK_TYPE", "TypeToken", "VPC_NETMASKS",
+    "declared_outputs", "full_config", "generic_outputs", "project_name", "resolve", "reveal",
+    "run_main", "run_program", "run_project", "stack_config",
+}
+
+
+def test_the_entry_module_keeps_every_public_name_of_the_split_modules():
+    import importlib
+
+    import testing.pulumi_harness as harness
+
+    assert set(harness.__all__) == HARNESS_NAMES
+    for module_name in ("testing.aws_account", "testing.aws_mocks", "testing.pulumi_runner"):
+        module = importlib.import_module(module_name)
+        for name, value in vars(module).items():
+            if name in HARNESS_NAMES:  # the same object, not a copy that could drift
+                assert getattr(harness, name) is value, f"{module_name}.{name}"

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from dead_letter_format import letter_kind
 from event_api.events import build_event, to_record
-from event_consumer.deadletter import letter_kind
 from event_consumer.handler import build_handler
 from event_replay.ledger import Ledger
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition

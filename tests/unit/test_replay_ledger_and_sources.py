@@ -7,8 +7,7 @@ import json
 import time
 
 import pytest
-from event_consumer.deadletter import dead_letter
-from event_consumer.records import MskRecord
+from dead_letter_format import MskRecord, dead_letter
 from event_replay import sources
 from event_replay.expand import batch_ranges, expand, from_letter
 from event_replay.ledger import DONE, PENDING, Ledger

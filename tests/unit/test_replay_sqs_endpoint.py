@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from event_consumer.deadletter import dead_letter
-from event_consumer.records import MskRecord
+from dead_letter_format import MskRecord, dead_letter
 from event_replay.sources import SqsSource
 
 from local.ports import free_loopback_port

@@ -29,11 +29,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from dead_letter_format import MskRecord, dead_letter, decode_headers
 
 from event_consumer import process as process_module
-from event_consumer.deadletter import DeadLetterSink, dead_letter, sink_from_env
+from event_consumer.deadletter import DeadLetterSink, sink_from_env
 from event_consumer.errors import ConfigError, PoisonRecordError, RetryableError
-from event_consumer.records import MskRecord, decode_event, decode_headers, iter_records
+from event_consumer.records import decode_event, iter_records
 from event_consumer.telemetry import install_log_redaction, logger, metrics
 
 ProcessFn = Callable[[dict[str, Any], process_module.RecordMeta], None]

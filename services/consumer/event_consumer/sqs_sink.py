@@ -13,10 +13,11 @@ point this same code at a local SQS/S3-compatible server (`local.aws`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from typing import Any
+
+from dead_letter_format import pointer, s3_key
 
 from event_consumer.errors import DeadLetterError
 
@@ -26,8 +27,6 @@ SQS_MAX_ENTRIES = 10
 # a region; one after the other they would cost a second of the invocation. boto3 clients are
 # thread-safe (boto3 guide, "Multithreading or multiprocessing with clients").
 PARALLEL_REQUESTS = 8
-S3_PREFIX = "dead-letters/"
-_POINTER_FIELDS = ("letter_id", "reason", "topic", "partition", "offset", "dead_lettered_at")
 
 
 def _client(service: str) -> Any:
@@ -38,22 +37,6 @@ def _client(service: str) -> Any:
     # batch is retried), not hang it until the Lambda timeout.
     return boto3.client(service, config=Config(
         connect_timeout=2, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"}))
-
-
-def s3_key(letter_id: str) -> str:
-    """Derived from the content address only: producer data never names an S3 object."""
-    return f"{S3_PREFIX}{letter_id[:2]}/{letter_id}.json"
-
-
-def pointer(letter: dict[str, Any], bucket: str, key: str, body: bytes) -> dict[str, Any]:
-    """The queue's stand-in for a letter stored in S3 (small whatever the record held)."""
-    out = {name: letter.get(name) for name in _POINTER_FIELDS}
-    for name in ("topic", "partition", "offset"):
-        if len(json.dumps(out[name], default=repr)) > 300:  # garbage coordinates stay in S3
-            out[name] = None
-    out["s3"] = {"bucket": bucket, "key": key, "bytes": len(body),
-                 "sha256": hashlib.sha256(body).hexdigest()}
-    return out
 
 
 class SqsDeadLetterSink:

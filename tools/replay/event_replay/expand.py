@@ -1,6 +1,6 @@
 """Turn one stored message into the Kafka records to re-publish.
 
-Three kinds share the dead-letter queue (`event_consumer.deadletter.letter_kind`):
+Three kinds share the dead-letter queue (`dead_letter_format.letter_kind`):
 - a letter: the handler's dead letter, payload inside -> its key, value and headers, byte for byte;
 - a pointer: a letter too large for SQS -> fetched from S3 (size and sha256 checked), then as above;
 - batch-info: the event source mapping's on-failure record, metadata only (`KafkaBatchInfo`; Lambda
@@ -24,8 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from event_consumer.deadletter import dead_letter, letter_kind
-from event_consumer.records import MskRecord, decode_headers, record_id
+from dead_letter_format import MskRecord, dead_letter, decode_headers, letter_kind, record_id
 from event_contract.kafka_names import topic_name_problem
 
 from event_replay.sources import StoredMessage

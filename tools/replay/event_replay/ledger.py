@@ -1,6 +1,6 @@
 """The durable ledger of replayed records: what makes replay exactly-once per record.
 
-One row per record id (the content address `event_consumer.records.record_id`, shared by the
+One row per record id (the content address `dead_letter_format.record_id`, shared by the
 handler's letters and the records re-read for the mapping's `KafkaBatchInfo`):
 - `pending` is written (committed) BEFORE a record is handed to the producer;
 - `done` is written once Kafka acknowledged it (acks=all).

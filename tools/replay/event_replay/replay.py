@@ -1,7 +1,6 @@
 """Re-publish dead letters to Kafka exactly once per record.
 
     python -m event_replay --from sqs:QUEUE_URL --ledger PATH [--dry-run] [--limit N]
-    python -m event_replay --from sqlite:PATH [--ledger PATH] ...
 
 Kafka settings come from the environment, like the API: KAFKA_BOOTSTRAP_SERVERS,
 KAFKA_SECURITY_PROTOCOL (SASL_SSL|PLAINTEXT), KAFKA_CA_FILE, AWS_REGION, and KAFKA_TOPIC (optional:
@@ -34,7 +33,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from event_consumer.deadletter import letter_kind
+from dead_letter_format import letter_kind
 
 from event_replay.expand import Item, expand
 from event_replay.kafka_io import ACK_TIMEOUT_S, OffsetReader, kafka_settings, producer
@@ -222,18 +221,13 @@ class _DryReader:
         raise RuntimeError(f"dry run: would re-read {topic}-{partition} offsets {first}..{last}")
 
 
-def default_ledger(source_spec: str) -> str | None:
-    """The SQLite store keeps its ledger beside its letters; a queue needs --ledger."""
-    scheme, _, target = source_spec.partition(":")
-    return target if scheme == "sqlite" else None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m event_replay", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--from", dest="source", required=True, help="sqs:QUEUE_URL or sqlite:PATH")
+    parser.add_argument("--from", dest="source", required=True, help="sqs:QUEUE_URL")
     parser.add_argument("--ledger", default=None,
-                        help="durable ledger of replayed records (SQLite file); required with sqs:")
+                        help="durable ledger of replayed records (an SQLite file); keep it "
+                        "for the next runs")
     parser.add_argument("--dry-run", action="store_true", help="list, publish and delete nothing")
     parser.add_argument("--limit", type=int, default=None, help="read at most N messages")
     parser.add_argument("--retry-in-doubt", action="store_true",
@@ -244,11 +238,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.limit is not None and args.limit < 1:
             raise ReplayError([f"--limit must be a positive integer, got {args.limit}"])
         source = open_source(args.source)
-        ledger_path = args.ledger or default_ledger(args.source)
-        if not ledger_path:
-            raise ReplayError(["--ledger PATH is required with sqs: (the durable record of what "
-                               "was replayed; keep it for the next runs)"])
-        ledger = Ledger(ledger_path)
+        if not args.ledger:
+            raise ReplayError(["--ledger PATH is required (the durable record of what was "
+                               "replayed; keep it for the next runs)"])
+        ledger = Ledger(args.ledger)
         try:
             counts = Replay(source, ledger, os.environ, dry_run=args.dry_run,
                             retry_in_doubt=args.retry_in_doubt).run(args.limit)

@@ -1,18 +1,16 @@
-"""Where dead letters are read from: the SQS dead-letter queue (AWS, or the local SQS server) or the
-local SQLite store. Both hand out `StoredMessage`s and delete only what they are told to."""
+"""Where dead letters are read from: the SQS dead-letter queue, in AWS or on the local SQS/S3 server
+(`python -m local.aws`). It hands out `StoredMessage`s and deletes only what it is told to."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from event_consumer.deadletter import queue_url_problem
-from event_consumer.sqlite_sink import SqliteDeadLetterSink
+from dead_letter_format import queue_url_problem
 
 SQS_WAIT_S = 1  # long-poll briefly; a receive with nothing new ends the replay
 # A message being replayed stays hidden while Kafka is re-read and acknowledges: long enough for
@@ -30,7 +28,7 @@ class ReplayError(Exception):
 class StoredMessage:
     """One stored dead letter or on-failure record, as read from its source."""
 
-    handle: Any  # SQLite row id or the newest SQS receipt handle
+    handle: Any  # the newest SQS receipt handle
     message_id: str
     body: Any  # the parsed JSON document, or None when the body is not JSON
     raw: str
@@ -54,29 +52,6 @@ def _parse(raw: str) -> Any:
         return json.loads(raw)
     except ValueError:
         return None
-
-
-class SqliteSource:
-    def __init__(self, path: str) -> None:
-        if not os.path.isfile(path):
-            raise ReplayError([f"--from sqlite:{path}: no such file"])
-        self.path = path
-        self.uri = f"sqlite:{path}"
-        self.store = SqliteDeadLetterSink(path)
-
-    def batches(self, limit: int | None) -> Iterator[list[StoredMessage]]:
-        # Read once: letters kept in this run are not read again in the same run.
-        rows = self.store.read(limit)
-        for i in range(0, len(rows), 200):
-            yield [StoredMessage(row_id, f"row:{row_id}", body, json.dumps(body))
-                   for row_id, body in rows[i : i + 200]]
-
-    def delete(self, messages: list[StoredMessage]) -> list[str]:
-        self.store.delete(m.handle for m in messages)
-        return []
-
-    def release(self, messages: list[StoredMessage]) -> None:
-        pass  # a row is never hidden
 
 
 # The region in an AWS queue URL's host: sqs[-fips].<region>.amazonaws.com[.cn] and the dual-stack
@@ -175,8 +150,7 @@ class SqsSource:
 
 def open_source(spec: str) -> LetterSource:
     scheme, sep, target = spec.partition(":")
-    if sep and scheme == "sqlite" and target:
-        return SqliteSource(target)
     if sep and scheme == "sqs" and target and not queue_url_problem(target):
         return SqsSource(target)
-    raise ReplayError([f"--from must be sqlite:PATH or sqs:https://QUEUE_URL, got {spec!r}"])
+    raise ReplayError([f"--from must be sqs:https://QUEUE_URL (or sqs:http:// on loopback for the "
+                       f"local SQS server), got {spec!r}"])
