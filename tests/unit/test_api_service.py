@@ -14,9 +14,11 @@ from components.api_service import (
     ALB_IDLE_TIMEOUT_S,
     HEALTH_CHECK_COMMAND,
     HTTP_KEEPALIVE_TIMEOUT_S,
+    REQUESTS_PER_VCPU_PER_MINUTE,
     TLS_POLICY,
     ApiService,
     ApiServiceArgs,
+    requests_per_target,
 )
 from components.existing import ExistingVpc
 from components.kafka import KafkaCluster, KafkaClusterArgs
@@ -408,6 +410,20 @@ def test_autoscaling_bounds_come_from_the_args(run):
     tg = run.one("aws:lb/targetGroup:TargetGroup").outputs["arnSuffix"]
     assert label == f"{alb}/{tg}"
     assert all(p.inputs["policyType"] == "TargetTrackingScaling" for p in metrics.values())
+    # cpu=512: the request goal scales with the task (half a vCPU), not a fixed 500 a minute
+    # that held every stack at its maximum task count under any real load.
+    requests = metrics["ALBRequestCountPerTarget"].inputs[
+        "targetTrackingScalingPolicyConfiguration"]
+    assert requests["targetValue"] == REQUESTS_PER_VCPU_PER_MINUTE / 2 == 24_000
+
+
+def test_an_explicit_request_goal_wins_over_the_one_scaled_to_the_task():
+    args = ApiServiceArgs(network=PLAIN_VPC, alarm_actions=[ALARM_TOPIC], allow_plain_http=True,
+                          cpu=1024, requests_per_target=900.0)
+    assert requests_per_target(args) == 900.0
+    args = ApiServiceArgs(network=PLAIN_VPC, alarm_actions=[ALARM_TOPIC], allow_plain_http=True,
+                          cpu=256)
+    assert requests_per_target(args) == 12_000
 
 
 def test_outputs_parenting_and_auto_naming(run):
