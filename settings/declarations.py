@@ -172,7 +172,10 @@ class KafkaSettings(BaseModel):
 
     enabled: Bool = setting(
         "kafkaEnabled", True,
-        "Cost toggle: create MSK Serverless, the consumer and the Kafka-only endpoints.")
+        "Cost toggle: create MSK Serverless, the consumer and the Kafka-only endpoints. "
+        "Turning it off on a deployed stack deletes the cluster with the records not yet "
+        "consumed, and the dead-letter queue and bucket with their letters (replay them "
+        "first); with retainData=true those are protected and stop that `up` instead.")
     topic_name: Annotated[str, AfterValidator(_kafka_topic)] = setting(
         "topicName", TOPIC["topic_name"], "Kafka topic the API writes and the consumer reads.")
     topic_partitions: Int = setting(

@@ -84,8 +84,8 @@ DOCUMENTED_REPLACEMENTS: dict[tuple[str, str], str] = {
 
 # Stateful resources a setting deletes (not replaces), where its description says so.
 DOCUMENTED_DELETIONS: dict[str, str] = {
-    "kafkaEnabled": "Cost toggle: create MSK Serverless, the consumer and the Kafka-only "
-                    "endpoints.",
+    "kafkaEnabled": "Turning it off on a deployed stack deletes the cluster with the records "
+                    "not yet consumed, and the dead-letter queue and bucket with their letters",
 }
 
 # Unique-value conflicts a setting's change runs into, each stated by the setting's description
