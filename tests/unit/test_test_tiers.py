@@ -66,18 +66,25 @@ def test_unit_leaves_out_the_broker_and_the_container_even_as_root(tiers, monkey
     result.assert_outcomes(passed=1, deselected=2)
 
 
-def collected(*args: str) -> set[str]:
+def collect(*args: str) -> tuple[set[str], str]:
+    """The test ids pytest would run here with `args`, and its summary line."""
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q", *args],
         capture_output=True, text=True, timeout=300, check=False, cwd=ROOT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return {line for line in done.stdout.splitlines() if re.match(r"tests/\S+::", line)}
+    lines = done.stdout.splitlines()
+    return {x for x in lines if re.match(r"tests/\S+::", x)}, lines[-1]
 
 
-def test_unit_on_this_repository_is_tests_unit_without_the_brokers_users():
-    unit = collected("--unit")
+# A file mixing tests that use the broker (tests/fixtures/kafka.py marks them `integration` at
+# collection) with tests that do not, one without any, and one of another tier.
+SAMPLE = ("tests/unit/test_consumer_log_redaction.py", "tests/unit/test_apt_sources.py",
+          "tests/integration/test_topic_admin.py")
+
+
+def test_unit_on_this_repository_leaves_out_the_brokers_users_and_other_tiers():
+    unit, summary = collect("--unit", *SAMPLE)
     assert unit and all(t.startswith("tests/unit/") for t in unit)
-    # The same set as the unit folder with the broker's users (tests/fixtures/kafka.py marks
-    # them `integration`) left out, and some of those exist, so the selection does something.
-    assert unit == collected("tests/unit", "-m", "not integration and not container")
-    assert collected("tests/unit", "-m", "integration") - unit
+    assert int(re.search(r"(\d+) deselected", summary).group(1)) > 0, summary
+    assert unit == collect(*SAMPLE[:2], "-m", "not integration and not container")[0]
+    assert any(t.startswith(SAMPLE[0]) for t in unit)
