@@ -25,6 +25,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+# debian_mirror: also used by local/lambda_runtime/arm64_toolchain.py as image.debian_mirror.
+from local.apt_sources import NoDebianMirror, debian_mirror
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The build context is the repository root filtered by its .dockerignore allow-list; builds run on
 # a staged copy of exactly those files (components/docker_context.py), what `pulumi up` builds.
@@ -33,7 +36,6 @@ LOCAL_BASE_IMAGE = "localhost/event-pipeline-base:bookworm"
 API_IMAGE_NAME = "localhost/event-pipeline-api"
 DEFAULT_TAG = "local"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian"
 # The base holds only what the Dockerfile's build stage needs: a python that can make a venv.
 BASE_PACKAGES = "python3,python3-venv,ca-certificates"
 # A command that proves each Debian package is present (command -> package).
@@ -146,31 +148,6 @@ def ensure_docker_engine() -> None:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"dockerd did not come up within 90 s; see {log_path}")
             time.sleep(1)
-
-
-def debian_mirror() -> str:
-    """The Debian mirror apt uses here (deb822 .sources or one-line format), else the default."""
-    sources = sorted(Path("/etc/apt/sources.list.d").glob("*.sources"))
-    for path in sources:
-        for stanza in path.read_text().split("\n\n"):
-            fields = dict(
-                line.split(":", 1) for line in stanza.splitlines()
-                if ":" in line and not line.startswith("#")
-            )
-            uris = fields.get("URIs", "").split()
-            suites = fields.get("Suites", "").split()
-            if "bookworm" in suites and uris and uris[0].rstrip("/").endswith("/debian"):
-                return uris[0].rstrip("/")
-    for path in [Path("/etc/apt/sources.list"), *Path("/etc/apt/sources.list.d").glob("*.list")]:
-        if not path.exists():
-            continue
-        for line in path.read_text().splitlines():
-            words = line.split()
-            if len(words) >= 3 and words[0] == "deb" and words[2] == "bookworm":
-                uri = next(w for w in words[1:] if not w.startswith("["))
-                if uri.rstrip("/").endswith("/debian"):
-                    return uri.rstrip("/")
-    return DEFAULT_DEBIAN_MIRROR
 
 
 def ensure_base_rootfs() -> Path:
@@ -349,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if failure.stderr:
             say(failure.stderr.strip())
         return 1
-    except RuntimeError as failure:
+    except (RuntimeError, NoDebianMirror) as failure:
         say(f"failed: {failure}")
         return 1
     print(f"image: {built.reference}")

@@ -1,6 +1,8 @@
 """Shared pytest wiring: each fixture family lives in its own plugin module."""
 
 pytest_plugins = [
+    "pytester",  # tests/unit/test_test_tiers.py runs pytest on made-up test files
+    "tests.fixtures.tiers",
     "tests.fixtures.container",
     "tests.fixtures.kafka",
     "tests.fixtures.pulumi_mocks",
