@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from event_consumer.deadletter import letter_kind
+from dead_letter_format import letter_kind
 
 from local.aws.server import FAKE_CREDENTIALS, REGION
 
