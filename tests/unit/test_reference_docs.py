@@ -87,7 +87,9 @@ def test_every_attribute_set_is_an_annotated_output(component):
                  if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store)
                  and isinstance(node.value, ast.Name) and node.value.id == "self"
                  and not node.attr.startswith("_")}
-    assert set_names <= set(outputs(component)), sorted(set_names - set(outputs(component)))
+    unannotated = sorted(set_names - set(outputs(component)))
+    assert not unannotated, (f"{component.__module__}.{component.__name__} sets {unannotated} "
+                             "without annotating them as outputs (so no page lists them)")
 
 
 @pytest.mark.parametrize("name", [c.__name__ for c in COMPONENTS
