@@ -76,7 +76,9 @@ class AlarmTopic(pulumi.ComponentResource):
     """The encrypted SNS topic every alarm notifies."""
 
     arn: pulumi.Output[str]
+    """The topic's ARN: give it as alarm_actions."""
     key_arn: pulumi.Output[str]
+    """The KMS key that encrypts it."""
 
     def __init__(self, name: str, args: AlarmTopicArgs | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:

@@ -212,17 +212,29 @@ def web_concurrency(cpu_units: int) -> int:
 
 class ApiService(pulumi.ComponentResource):
     url: pulumi.Output[str]
+    """The API's URL."""
     repository_url: pulumi.Output[str]
+    """The ECR repository of its image."""
     image_digest: pulumi.Output[str]
+    """The digest of the image the deployment built and pushed."""
     image_ref: pulumi.Output[str]
+    """The image by digest."""
     cluster_name: pulumi.Output[str]
+    """The ECS cluster."""
     service_name: pulumi.Output[str]
+    """The ECS service."""
     task_security_group_id: pulumi.Output[str]
+    """The tasks' security group."""
     alb_security_group_id: pulumi.Output[str]
+    """The load balancer's security group."""
     task_role_arn: pulumi.Output[str]
+    """The tasks' IAM role (what the API's code may do)."""
     load_balancer_arn_suffix: pulumi.Output[str]
+    """The load balancer's ARN suffix (its CloudWatch metrics dimension)."""
     target_group_arn_suffix: pulumi.Output[str]
+    """The target group's ARN suffix (its CloudWatch metrics dimension)."""
     alarm_names: pulumi.Output[dict[str, str]]
+    """The alarms, by kind."""
 
     def __init__(self, name: str, args: ApiServiceArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:

@@ -240,17 +240,29 @@ class Consumer(pulumi.ComponentResource):
     """The consumer Lambda, its MSK event source mapping, dead letters and alarms."""
 
     function_name: pulumi.Output[str]
+    """The consumer function."""
     function_arn: pulumi.Output[str]
+    """Its ARN."""
     mapping_uuid: pulumi.Output[str]
+    """The event source mapping's UUID."""
     mapping_arn: pulumi.Output[str]
+    """The event source mapping's ARN."""
     dead_letter_queue_url: pulumi.Output[str]
+    """The dead-letter queue."""
     dead_letter_queue_arn: pulumi.Output[str]
+    """The dead-letter queue's ARN."""
     dead_letter_queue_name: pulumi.Output[str]
+    """The dead-letter queue's name (the dashboard's SQS metrics dimension)."""
     dead_letter_bucket_name: pulumi.Output[str]
+    """The bucket of dead letters larger than one SQS message."""
     security_group_id: pulumi.Output[str]
+    """The function's security group."""
     role_arn: pulumi.Output[str]
+    """The execution role."""
     log_group_name: pulumi.Output[str]
+    """The function's log group."""
     alarm_names: pulumi.Output[dict[str, str]]
+    """The alarms, by kind (dead_letters, errors, offset_lag)."""
 
     def __init__(
         self, name: str, args: ConsumerArgs, opts: pulumi.ResourceOptions | None = None

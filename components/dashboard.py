@@ -59,6 +59,7 @@ class PipelineDashboardArgs:
 
 class PipelineDashboard(pulumi.ComponentResource):
     name: pulumi.Output[str]
+    """The CloudWatch dashboard's name (project-stack-component name)."""
 
     def __init__(self, name: str, args: PipelineDashboardArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:

@@ -28,10 +28,15 @@ class KafkaClusterArgs:
 
 class KafkaCluster(pulumi.ComponentResource):
     arn: pulumi.Output[str]
+    """The cluster's ARN."""
     bootstrap_brokers_sasl_iam: pulumi.Output[str]
+    """Its SASL/IAM bootstrap brokers (port 9098)."""
     security_group_id: pulumi.Output[str]
+    """The security group clients are admitted to (and the event source mapping's pollers use)."""
     cluster_name: pulumi.Output[str]
+    """The cluster's name (from its ARN)."""
     cluster_uuid: pulumi.Output[str]
+    """The cluster's UUID (from its ARN)."""
 
     def __init__(self, name: str, args: KafkaClusterArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:

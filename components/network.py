@@ -84,12 +84,19 @@ class NetworkArgs:
 
 class Network(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
+    """The VPC's id."""
     vpc_cidr: pulumi.Output[str]
+    """The CIDR block IPAM allocated."""
     private_subnet_ids: pulumi.Output[list[str]]
+    """One private subnet per AZ."""
     public_subnet_ids: pulumi.Output[list[str]]
+    """One public subnet per AZ (for the load balancer)."""
     private_route_table_id: pulumi.Output[str]
+    """The private subnets' route table (local routes and the S3 gateway only)."""
     s3_prefix_list_id: pulumi.Output[str]
+    """Prefix list of the S3 gateway endpoint."""
     endpoint_security_group_ids: dict[str, pulumi.Output[str]]
+    """Security group of each interface endpoint, by short service name."""
 
     def __init__(self, name: str, args: NetworkArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:

@@ -1,9 +1,10 @@
 """The reference pages, docs/reference/<component>.md, generated from the code: each component's
 inputs (its Args dataclass: type, default, the string under each field), outputs (its class's
-annotations, described as the component package describes them), the AWS limits its args are
-held to (components/limits.py, with the page each cites) and what it creates (its module's
-docstring and the AWS resource types it declares). `python -m components.reference` rewrites the
-pages; tests/unit/test_reference_docs.py fails while they differ from the code.
+public annotations: type, the string under each), the AWS limits its args are held to
+(components/limits.py, with the page each cites) and what it creates (its module's docstring and
+the AWS resource types it and the helpers it calls declare). `python -m components.reference`
+rewrites the pages; tests/unit/test_reference_docs.py fails while they differ from the code, while
+an input or output has no description, or while a page's types differ from the mocks graph.
 """
 
 from __future__ import annotations
@@ -32,21 +33,27 @@ class Page:
     """Names in components/limits.py that the args are checked against."""
     also: tuple[str, ...] = ()
     """More input classes of the module to document on the page."""
+    helpers: tuple[str, ...] = ()
+    """Modules of components/ whose functions the component calls to create more of its
+    children (their resource types join its own under "What it creates")."""
 
 
 PAGES = (
     Page("network", "Network", "NetworkArgs",
          ("VPC_PREFIX", "ALB_MAX_SUBNET_PREFIX", "ALB_MIN_AZS")),
     Page("kafka", "KafkaCluster", "KafkaClusterArgs"),
-    Page("topic", "KafkaTopic", "KafkaTopicArgs", ("MSK_SERVERLESS_MAX_PARTITIONS",)),
+    Page("topic", "KafkaTopic", "KafkaTopicArgs", ("MSK_SERVERLESS_MAX_PARTITIONS",),
+         helpers=("vpc_function", "access_rules")),
     Page("api_service", "ApiService", "ApiServiceArgs",
          ("FARGATE_MEMORY_BY_CPU", "CAPACITY_PROVIDER_BASE", "CAPACITY_PROVIDER_WEIGHT",
           "CLOUDWATCH_RETENTION_DAYS", "ACM_DOMAIN_NAME_MAX", "S3_EXPIRATION_MIN_DAYS",
-          "ECR_LIFECYCLE_MIN_COUNT")),
+          "ECR_LIFECYCLE_MIN_COUNT"),
+         helpers=("alb_access_logs", "certificate", "alarms")),
     Page("consumer", "Consumer", "ConsumerArgs",
          ("MSK_MAPPING_BATCH_SIZE", "MAPPING_BATCHING_WINDOW_S", "MAPPING_MINIMUM_POLLERS",
           "KAFKA_MAPPING_RETRY_ATTEMPTS", "LAMBDA_MEMORY_MB", "MSK_MAPPED_FUNCTION_MAX_TIMEOUT_S",
-          "CLOUDWATCH_RETENTION_DAYS")),
+          "CLOUDWATCH_RETENTION_DAYS"),
+         helpers=("vpc_function", "access_rules", "alarms")),
     Page("alarm_topic", "AlarmTopic", "AlarmTopicArgs"),
     Page("dashboard", "PipelineDashboard", "PipelineDashboardArgs"),
     Page("existing", "ExistingVpc", "ExistingVpc", also=("ExistingKafkaCluster", "ExistingTopic")),
@@ -105,22 +112,36 @@ def _limit_lines(names: tuple[str, ...]) -> list[str]:
     return lines
 
 
-def _created_types(module: object) -> list[str]:
-    """The Pulumi resource classes the module itself constructs (aws.x.Y(...), docker_build.Y)."""
-    found = set()
+def created_types(module: object) -> dict[str, type]:
+    """The AWS and docker-build resource classes the module itself constructs, by the name its
+    code calls them (aws.x.Y(...), docker_build.Y(...)). Calls of their argument classes
+    (aws.x.YArgs) match the same pattern: only subclasses of pulumi.CustomResource count."""
+    found = {}
     for node in ast.walk(ast.parse(inspect.getsource(module))):  # type: ignore[arg-type]
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             text = ast.unparse(node.func)
             if re.fullmatch(r"(aws\.[a-z0-9_]+|docker_build)\.[A-Z][A-Za-z0-9]+", text):
-                found.add(text)
-    return sorted(found)
+                cls = module
+                for part in text.split("."):
+                    cls = getattr(cls, part)
+                if isinstance(cls, type) and issubclass(cls, pulumi.CustomResource):
+                    found[text] = cls
+    return dict(sorted(found.items()))
 
 
-def _output_docs(component: str) -> dict[str, str]:
-    from components.provider import hosted
+def _created_lines(page: Page, module: object) -> list[str]:
+    own = created_types(module)
+    lines = [f"- `{name}`" for name in own]
+    for helper in page.helpers:
+        lines += [f"- `{name}` (components/{helper}.py)" for name in
+                  created_types(importlib.import_module(f"components.{helper}")) if name not in own]
+    return lines
 
-    hosted_class = getattr(hosted, component, None)
-    return attribute_docs(hosted_class) if hosted_class else {}
+
+def outputs(component: type) -> dict[str, object]:
+    """A component's outputs: its class's public annotations (the attributes `__init__` sets)."""
+    return {name: kind for name, kind in inspect.get_annotations(component).items()
+            if not name.startswith("_")}
 
 
 def _input_table(args: type) -> list[str]:
@@ -145,21 +166,18 @@ def render_page(page: Page) -> str:
     for extra in page.also:
         out += ["", f"`{extra}`:", "", *_input_table(getattr(module, extra))]
     if issubclass(component, pulumi.ComponentResource):
-        outputs = {k: v for k, v in inspect.get_annotations(component).items()
-                   if not k.startswith("_")}
-        docs = _output_docs(page.component)
+        docs = attribute_docs(component)
         out += ["", "## Outputs", "", "| Output | Type | Description |", "| - | - | - |"]
         out += [f"| `{name}` | `{_cell(_type_text(kind))}` | {_cell(docs.get(name, ''))} |"
-                for name, kind in outputs.items()]
+                for name, kind in outputs(component).items()]
     if page.limits:
         out += ["", "## AWS limits", "", "What AWS accepts for these inputs, each with the page "
                 "that states it (components/limits.py):", "", *_limit_lines(page.limits)]
-    created = _created_types(module)
+    created = _created_lines(page, module)
     if created:
         out += ["", "## What it creates", "",
-                "Resource types the module declares itself (helpers it calls add their own, "
-                "e.g. security group rules and alarms):", ""]
-        out += [f"- `{name}`" for name in created]
+                "The resource types of its children: those its module declares, then those of "
+                "the helpers it calls (each with the module that declares it):", "", *created]
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -91,13 +91,21 @@ class KafkaTopic(pulumi.ComponentResource):
     """A Kafka topic made (and grown) by a deploy-time Lambda inside the VPC."""
 
     cluster: KafkaCluster | ExistingKafkaCluster
+    """The cluster the topic lives in (as given in the args)."""
     topic_name: str
+    """The topic's name."""
     partitions: int
+    """Its partition count."""
     ready: aws.lambda_.Invocation
+    """The provisioning run: depend on it to start only once the topic exists."""
     function_name: pulumi.Output[str]
+    """The provisioning function."""
     security_group_id: pulumi.Output[str]
+    """The provisioning function's security group."""
     role_arn: pulumi.Output[str]
+    """The provisioning function's role."""
     result: pulumi.Output[str]
+    """What the provisioning run reported."""
 
     def __init__(self, name: str, args: KafkaTopicArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
