@@ -18,6 +18,14 @@ from components import lambda_package
 from components.lambda_package import LambdaPackageError, build_lambda_archive
 
 
+@pytest.fixture(autouse=True)
+def _no_conflict_check_against_this_environment(monkeypatch):
+    """pip checks what it installs against the environment it runs in (this test's virtualenv,
+    ~300 distributions) even with --target, where that environment is not the package's: only
+    a warning, never the exit status, and half of each small install's CPU. Off here."""
+    monkeypatch.setenv("PIP_NO_WARN_CONFLICTS", "1")
+
+
 def _make_wheel(wheel_dir: Path, name: str = "tinydep", version: str = "1.0") -> Path:
     """Write a minimal, valid pure-Python wheel (what pip would download from an index)."""
     files = {
