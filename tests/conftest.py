@@ -3,6 +3,7 @@
 pytest_plugins = [
     "pytester",  # tests/unit/test_test_tiers.py runs pytest on made-up test files
     "tests.fixtures.tiers",
+    "tests.fixtures.gc_freeze",
     "tests.fixtures.container",
     "tests.fixtures.kafka",
     "tests.fixtures.pulumi_mocks",

@@ -18,6 +18,14 @@ from components import lambda_package
 from components.lambda_package import LambdaPackageError, build_lambda_archive
 
 
+@pytest.fixture(autouse=True)
+def _no_conflict_check_against_this_environment(monkeypatch):
+    """pip checks what it installs against the environment it runs in (this test's virtualenv,
+    ~300 distributions) even with --target, where that environment is not the package's: only
+    a warning, never the exit status, and half of each small install's CPU. Off here."""
+    monkeypatch.setenv("PIP_NO_WARN_CONFLICTS", "1")
+
+
 def _make_wheel(wheel_dir: Path, name: str = "tinydep", version: str = "1.0") -> Path:
     """Write a minimal, valid pure-Python wheel (what pip would download from an index)."""
     files = {
@@ -186,7 +194,7 @@ def test_compiled_wheels_are_chosen_for_lambda_arm64_not_the_host(project):
     assert extensions == ["markupsafe/_speedups.cpython-313-aarch64-linux-gnu.so"]
 
 
-def test_the_topic_provisioners_package_holds_everything_its_handler_imports(tmp_path):
+def test_the_topic_provisioners_package_holds_everything_its_handler_imports():
     """The real package, from the real pinned requirements: its handler imports from nothing
     but the archive (no editable installs, no host site-packages)."""
     import subprocess
@@ -197,8 +205,14 @@ def test_the_topic_provisioners_package_holds_everything_its_handler_imports(tmp
     from testing.pulumi_harness import PROJECT_ROOT
 
     sources = project_sources(PROJECT_ROOT / "services" / "topic_admin", [PROJECT_ROOT / "libs"])
-    archive = build_lambda_archive(sources.import_packages, sources.requirements,
-                                   tmp_path / "build", python_version="3.13")
+    # Kept between sessions, as the program keeps its own (components/service_code.py): the
+    # builder reuses it while its content hash (sources, pinned requirements, target) holds,
+    # and a directory per version of the builder's code rebuilds it when the pip call changes.
+    # -B below: importing from the package must not leave byte code in it (a rebuild).
+    builder = hashlib.sha256(Path(lambda_package.__file__).read_bytes()).hexdigest()[:16]
+    archive = build_lambda_archive(
+        sources.import_packages, sources.requirements,
+        PROJECT_ROOT / "build" / "unit-tests" / f"topic_admin-{builder}", python_version="3.13")
     module, function = HANDLER.rsplit(".", 1)
     # -S -I: no site-packages, no PYTHONPATH or user site; only the archive is importable.
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import importlib; "
@@ -206,7 +220,7 @@ def test_the_topic_provisioners_package_holds_everything_its_handler_imports(tmp
             "import kafka, aws_msk_iam_sasl_signer, botocore; "
             "print(*sorted(n.split('.')[0] for n in sys.modules if n.split('.')[0] in "
             "{'topic_admin','msk_iam_client','log_redaction','event_contract'}))")
-    result = subprocess.run([sys.executable, "-S", "-I", "-c", code, archive.path],
+    result = subprocess.run([sys.executable, "-S", "-I", "-B", "-c", code, archive.path],
                             capture_output=True, text=True, check=False, timeout=120)
     assert result.returncode == 0, result.stderr
     assert {"topic_admin", "msk_iam_client", "log_redaction", "event_contract"} <= set(
