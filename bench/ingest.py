@@ -25,8 +25,10 @@ several times and reports the median round, and --compare runs a second API from
 checkout in the same rounds, so before/after ratios come from one run.
 
 --pin and --hog make the sharing of the cores an experiment's variable (bench/_contention.py):
-each role (broker, api, load, hog) on chosen CPUs, and N busy processes beside the run; --cpu
-then also prints the broker JVM's garbage collections per run.
+each role (broker, api, load, hog) on chosen CPUs, and N busy processes beside the run. --cpu
+also prints the broker JVM's garbage collections per run, and the ratio API/direct falls to when
+the cores bound both paths: the direct path's CPU per event over the API path's (each with the
+broker's share; the API's with the load generator's, which only that path has).
 
 --figures writes the API's CPU microseconds per event (per concurrency) and its log bytes per
 event into the figures file the cost estimate reads (python -m tools.cost).
@@ -234,6 +236,11 @@ def _median(rounds: list[tuple[LoadResult, dict, dict | None]]) -> dict:
             "cpu_us_per_event": cpu, "broker_gc": gc}
 
 
+def _cpu_total(row: dict) -> float:
+    """All the CPU one event costs on a path: its processes, the broker, the load generator."""
+    return max(sum(row["cpu_us_per_event"].values()), 1)
+
+
 def _pin(pins: dict[str, set[int]], broker_pid: int, servers: dict, direct: Direct) -> None:
     if "broker" in pins:
         pin_tree(broker_pid, pins["broker"])
@@ -306,6 +313,9 @@ def run_local(args) -> dict:
                     ratio = report[name][key]["events_per_s"] / rate if rate else 0.0
                     report[f"{name}_over_direct"] = report.get(f"{name}_over_direct", {})
                     report[f"{name}_over_direct"][key] = round(ratio, 3)
+                    # What the ratio falls to when the cores, not latency, bound both paths.
+                    report.setdefault(f"{name}_over_direct_if_cpu_bound", {})[key] = round(
+                        _cpu_total(report["direct"][key]) / _cpu_total(report[name][key]), 3)
                     # Each round's own ratio (same round, same machine state): the spread.
                     report.setdefault(f"{name}_over_direct_rounds", {})[key] = [
                         round(api.rate / direct.rate, 3) if direct.rate else 0.0
@@ -342,6 +352,8 @@ def _print_rows(args, concurrency: int, report: dict, servers: dict) -> None:
         if args.cpu:
             print(f"      CPU us/event  {name} {report[name][key]['cpu_us_per_event']}"
                   f"  direct {report['direct'][key]['cpu_us_per_event']}")
+            print(f"      CPU-bound ratio (direct's CPU/event over {name}'s): "
+                  f"{report[f'{name}_over_direct_if_cpu_bound'][key]:.2f}")
             print(f"      broker GC  {name} {report[name][key]['broker_gc']}"
                   f"  direct {report['direct'][key]['broker_gc']}")
         ratios = report[f"{name}_over_direct_rounds"][key]
