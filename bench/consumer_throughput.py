@@ -227,7 +227,7 @@ def main() -> int:
         workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-consumer-"))
         aws = None
         if args.local_sqs or args.via_emulator:
-            aws = stack.enter_context(LocalAws(os.path.join(workdir, "aws")))
+            aws = stack.enter_context(LocalAws(Path(workdir) / "aws"))
             os.environ.update({**aws.client_env(), **FAKE_CREDENTIALS})
         store = None
         if args.local_sqs:

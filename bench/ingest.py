@@ -5,6 +5,7 @@ kafka-python's own producer writing the same events directly.
                                      [--log-level INFO] [--rounds N] [--compare CHECKOUT]
                                      [--compare-workers N] [--cpu] [--json] [--profile DIR]
                                      [--figures [bench/figures.json]]
+                                     [--pin ROLE=CPUS ...] [--hog N]
     .venv/bin/python -m bench.ingest --url https://<your ALB> [--seconds 10] [--json]
 
 Locally it runs a real broker (SASL_SSL + MSK IAM OAUTHBEARER), the API with its production
@@ -23,6 +24,12 @@ On a shared machine absolute figures drift from minute to minute: --rounds alter
 several times and reports the median round, and --compare runs a second API from another
 checkout in the same rounds, so before/after ratios come from one run.
 
+--pin and --hog make the sharing of the cores an experiment's variable (bench/_contention.py):
+each role (broker, api, load, hog) on chosen CPUs, and N busy processes beside the run. --cpu
+also prints the broker JVM's garbage collections per run, and the ratio API/direct falls to when
+the cores bound both paths: the direct path's CPU per event over the API path's (each with the
+broker's share; the API's with the load generator's, which only that path has).
+
 --figures writes the API's CPU microseconds per event (per concurrency) and its log bytes per
 event into the figures file the cost estimate reads (python -m tools.cost).
 """
@@ -40,6 +47,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench._common import REPO_ROOT, machine, percentile
+from bench._contention import Hogs, PinError, broker_gc, parse_pins, pin_thread, pin_tree
 from bench._http_load import LoadResult, Target, run_load_sync
 from bench.figures import FIGURES_FILE, write_section
 
@@ -64,6 +72,13 @@ class Direct:
         self.producer = KafkaProducer(**producer_config(settings, options))
         self.topic = settings.topic
         load_topic_metadata(self.producer, self.topic, 10)
+        self.cpus: set[int] | None = None  # where its threads run (--pin api=...)
+
+    def pin(self, cpus: set[int]) -> None:
+        """The direct path's threads with the API's: kafka-python's sender now, the writers
+        as each starts."""
+        self.cpus = cpus
+        os.sched_setaffinity(self.producer._sender.native_id, cpus)
 
     def run(self, concurrency: int, seconds: float) -> LoadResult:
         from event_api.events import build_event, to_record
@@ -73,6 +88,7 @@ class Direct:
         deadline = time.perf_counter() + seconds
 
         def writer(worker_id: int) -> None:
+            pin_thread(self.cpus)
             n = 0
             while time.perf_counter() < deadline:
                 n += 1
@@ -181,31 +197,58 @@ def _python_path(checkout: Path) -> str:
         "services/api", "libs/event-contract", "libs/msk-iam-client", "libs/log-redaction"))
 
 
+def _gc_spent(broker_pid: int, before: tuple[int, float] | None) -> dict | None:
+    after = broker_gc(broker_pid)
+    if before is None or after is None:
+        return None
+    return {"collections": after[0] - before[0], "pause_ms": round(after[1] - before[1], 1)}
+
+
 def _measure_api(server, concurrency: int, seconds: float, broker_pid: int):
     workers = _worker_pids(server)
+    gc_before = broker_gc(broker_pid)
     before = (_cpu_s(workers), _cpu_s([broker_pid]), _cpu_s([os.getpid()]))
     target = Target("127.0.0.1", server.port, tls=False)
     result = run_load_sync(target, concurrency, seconds, _path)
     spent = (_cpu_s(workers) - before[0], _cpu_s([broker_pid]) - before[1],
              _cpu_s([os.getpid()]) - before[2])
     per_event = [round(x / max(result.ok, 1) * 1e6) for x in spent]
-    return result, dict(zip(("api_workers", "broker", "load_generator"), per_event, strict=True))
+    return (result, dict(zip(("api_workers", "broker", "load_generator"), per_event,
+                             strict=True)), _gc_spent(broker_pid, gc_before))
 
 
 def _measure_direct(direct: Direct, concurrency: int, seconds: float, broker_pid: int):
+    gc_before = broker_gc(broker_pid)
     before = (_cpu_s([os.getpid()]), _cpu_s([broker_pid]))
     result = direct.run(concurrency, seconds)
     spent = (_cpu_s([os.getpid()]) - before[0], _cpu_s([broker_pid]) - before[1])
     per_event = [round(x / max(result.ok, 1) * 1e6) for x in spent]
-    return result, dict(zip(("producer", "broker"), per_event, strict=True))
+    return (result, dict(zip(("producer", "broker"), per_event, strict=True)),
+            _gc_spent(broker_pid, gc_before))
 
 
-def _median(rounds: list[tuple[LoadResult, dict]]) -> dict:
-    """The median round by rate (its latencies and CPU), errors summed over all rounds."""
+def _median(rounds: list[tuple[LoadResult, dict, dict | None]]) -> dict:
+    """The median round by rate (its latencies, CPU and the broker's GC), errors summed over
+    all rounds."""
     ordered = sorted(rounds, key=lambda r: r[0].rate)
-    result, cpu = ordered[len(ordered) // 2]
-    return {**_stats(result), "errors": sum(r.failed for r, _ in rounds),
-            "cpu_us_per_event": cpu}
+    result, cpu, gc = ordered[len(ordered) // 2]
+    return {**_stats(result), "errors": sum(r[0].failed for r in rounds),
+            "cpu_us_per_event": cpu, "broker_gc": gc}
+
+
+def _cpu_total(row: dict) -> float:
+    """All the CPU one event costs on a path: its processes, the broker, the load generator."""
+    return max(sum(row["cpu_us_per_event"].values()), 1)
+
+
+def _pin(pins: dict[str, set[int]], broker_pid: int, servers: dict, direct: Direct) -> None:
+    if "broker" in pins:
+        pin_tree(broker_pid, pins["broker"])
+    if "api" in pins:
+        for server in servers.values():
+            pin_tree(server.process.pid, pins["api"])
+        direct.pin(pins["api"])
+    pin_thread(pins.get("load"))  # this thread runs the load generator
 
 
 def run_local(args) -> dict:
@@ -217,7 +260,8 @@ def run_local(args) -> dict:
 
     load_before = os.getloadavg()
     with (tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp,
-          LocalKafka(Path(tmp)) as broker):
+          LocalKafka(Path(tmp)) as broker,
+          Hogs(args.hog, args.pins.get("hog"))):
         for topic in ("bench-api", "bench-direct", "bench-before"):
             broker.create_topic(topic, partitions=3)
         env = {**broker.client_env("api"), "KAFKA_SEND_TIMEOUT_MS": str(SEND_TIMEOUT_MS),
@@ -229,8 +273,7 @@ def run_local(args) -> dict:
             servers["before"] = launch_api_server(
                 {**env, "PYTHONPATH": _python_path(Path(args.compare))}, Path(tmp),
                 topic="bench-before", workers=args.compare_workers or args.workers)
-        # LocalKafka exposes no pid; the broker JVM is its child process.
-        broker_pid = broker._process.pid
+        broker_pid = broker.pid  # the broker JVM: its CPU time and GC counters are read
         acked: list[str] = []
         report: dict = {name: {} for name in servers} | {"direct": {}, "api_over_direct": {}}
         try:
@@ -242,6 +285,7 @@ def run_local(args) -> dict:
                 ids = run_load_sync(target, 4, 2.0, _path).event_ids
                 acked += ids if name == "api" else []
             direct.run(4, 1.0)
+            _pin(args.pins, broker_pid, servers, direct)
             for concurrency in args.concurrency:
                 key = str(concurrency)
                 measured: dict[str, list] = {name: [] for name in [*servers, "direct"]}
@@ -253,9 +297,9 @@ def run_local(args) -> dict:
                         profiling = record(_worker_pids(servers["api"]), args.seconds,
                                            Path(args.profile) / f"api-c{concurrency}")
                     for name, server in servers.items():
-                        result, cpu = _measure_api(server, concurrency, args.seconds,
-                                                   broker_pid)
-                        measured[name].append((result, cpu))
+                        result, cpu, gc = _measure_api(server, concurrency, args.seconds,
+                                                       broker_pid)
+                        measured[name].append((result, cpu, gc))
                         acked += result.event_ids if name == "api" else []
                         for recorder in profiling:
                             recorder.wait(timeout=60)
@@ -269,13 +313,16 @@ def run_local(args) -> dict:
                     ratio = report[name][key]["events_per_s"] / rate if rate else 0.0
                     report[f"{name}_over_direct"] = report.get(f"{name}_over_direct", {})
                     report[f"{name}_over_direct"][key] = round(ratio, 3)
+                    # What the ratio falls to when the cores, not latency, bound both paths.
+                    report.setdefault(f"{name}_over_direct_if_cpu_bound", {})[key] = round(
+                        _cpu_total(report["direct"][key]) / _cpu_total(report[name][key]), 3)
                     # Each round's own ratio (same round, same machine state): the spread.
                     report.setdefault(f"{name}_over_direct_rounds", {})[key] = [
                         round(api.rate / direct.rate, 3) if direct.rate else 0.0
-                        for (api, _), (direct, _) in zip(measured[name], measured["direct"],
-                                                         strict=True)]
+                        for (api, *_), (direct, *_) in zip(measured[name], measured["direct"],
+                                                           strict=True)]
                     report.setdefault(f"{name}_p99_ms_rounds", {})[key] = [
-                        _stats(api)["p99_ms"] for api, _ in measured[name]]
+                        _stats(api)["p99_ms"] for api, *_ in measured[name]]
                 if not args.json:
                     _print_rows(args, concurrency, report, servers)
         finally:
@@ -289,6 +336,8 @@ def run_local(args) -> dict:
             servers["api"].log_path.stat().st_size / max(len(acked), 1), 1)
         if args.profile:
             report["profile"] = summarise(sorted(Path(args.profile).glob("api-c*.txt")))
+    report["contention"] = {"pin": {role: sorted(cpus) for role, cpus in args.pins.items()},
+                            "hog": args.hog}
     report["load_average"] = {"before": [round(x, 2) for x in load_before],
                               "after": [round(x, 2) for x in os.getloadavg()]}
     return report
@@ -303,6 +352,10 @@ def _print_rows(args, concurrency: int, report: dict, servers: dict) -> None:
         if args.cpu:
             print(f"      CPU us/event  {name} {report[name][key]['cpu_us_per_event']}"
                   f"  direct {report['direct'][key]['cpu_us_per_event']}")
+            print(f"      CPU-bound ratio (direct's CPU/event over {name}'s): "
+                  f"{report[f'{name}_over_direct_if_cpu_bound'][key]:.2f}")
+            print(f"      broker GC  {name} {report[name][key]['broker_gc']}"
+                  f"  direct {report['direct'][key]['broker_gc']}")
         ratios = report[f"{name}_over_direct_rounds"][key]
         if len(ratios) > 1:
             print(f"      rounds: {name}/direct {sorted(ratios)}, {name} p99 ms "
@@ -353,15 +406,33 @@ def main() -> int:
     parser.add_argument("--figures", nargs="?", const=str(FIGURES_FILE), metavar="PATH",
                         help="write the API's per-event figures for the cost estimate "
                              f"(default path: {FIGURES_FILE.relative_to(REPO_ROOT)})")
+    parser.add_argument("--pin", nargs="+", metavar="ROLE=CPUS",
+                        help="run a role on these CPUs: broker, api (the API and the direct "
+                             "producer), load (the load generator), hog; e.g. broker=0 api=1")
+    parser.add_argument("--hog", type=int, default=0, metavar="N",
+                        help="run N busy-looping processes during the measurements")
     args = parser.parse_args()
     if args.figures and args.url:
         parser.error("--figures measures the local API; it cannot be used with --url")
+    if args.url and (args.pin or args.hog):
+        parser.error("--pin and --hog arrange the local processes; not with --url")
+    if args.hog < 0:
+        parser.error("--hog is a number of processes, 0 or more")
+    try:
+        args.pins = parse_pins(args.pin)
+    except PinError as error:
+        parser.error(str(error))
+    if "hog" in args.pins and not args.hog:
+        parser.error("--pin hog=... needs --hog N")
 
     if not args.json:
         print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}")
         where = args.url or (f"local: {args.workers} API workers, broker on loopback, SASL_SSL "
                              f"+ MSK IAM, acks=all, linger {args.linger_ms} ms, "
-                             f"LOG_LEVEL {args.log_level}")
+                             f"LOG_LEVEL {args.log_level}"
+                             + "".join(f", {role} on CPU {','.join(map(str, sorted(cpus)))}"
+                                       for role, cpus in args.pins.items())
+                             + (f", {args.hog} busy processes" if args.hog else ""))
         print(f"target: {where}; {args.seconds:g} s per run, closed loop")
         print(HEADER, flush=True)
     report = run_remote(args) if args.url else run_local(args)
