@@ -129,11 +129,11 @@ class ApiServiceArgs:
     """Target-tracking goal for ALB requests per task per minute (ALBRequestCountPerTarget is a
     per-minute count: AWS CDK reference, RequestCountScalingProps, "Target average
     requests/minute"). None: 48,000 per vCPU of the task (12,000 at 0.25 vCPU, 24,000 at 0.5),
-    about a third of what a vCPU serves at the 60 % CPU target by this repository's benchmark
-    (bench/figures.json: 363 CPU us per event at concurrency 16, so ~1,650 events/s per vCPU), so
-    it scales out before CPU saturates without holding every task count at its maximum; the
-    former fixed 500 (8 requests/s) did that under any real load (bench/RESULTS.md, "Scaling and
-    cost")."""
+    under half of what a vCPU serves at the 60 % CPU target by this repository's benchmark
+    (bench/figures.json: ~320 CPU us per event at concurrency 16, so ~1,870 events/s per vCPU at
+    60 %), so it scales out before CPU saturates without holding every task count at its maximum;
+    the former fixed 500 (8 requests/s) did that under any real load (bench/RESULTS.md, "Scaling
+    and cost")."""
     health_check_grace_seconds: int = 60
     """Time a new task gets before ALB health checks count."""
 
