@@ -104,7 +104,21 @@ class InMemorySqs:
         return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
 
 
-def throughput(n: int, poison_share: float, repeats: int, store: dict | None) -> float:
+def _empty(aws: Any, queue_url: str) -> None:
+    """Each run starts from an empty queue, as a drained one in AWS: moto's SQS server walks the
+    whole queue on every send (Queue.attributes -> approximate_number_of_messages), so letters
+    left from earlier runs would time the server, not the handler (bench/RESULTS.md). The queue
+    is made again under the same name (same URL: the function's variable stays right); PurgeQueue
+    would do, but the server allows one a minute, as SQS does."""
+    sqs = aws.client("sqs")
+    sqs.delete_queue(QueueUrl=queue_url)
+    again = aws.create_queue(queue_url.rstrip("/").rsplit("/", 1)[1])
+    if again != queue_url:
+        raise RuntimeError(f"the local queue came back as {again}, not {queue_url}")
+
+
+def throughput(n: int, poison_share: float, repeats: int, store: dict | None,
+               aws: Any = None) -> float:
     """`store`: the local SQS/S3 server's queue and bucket, or None for the in-memory client."""
     event = make_event(n, poison_share, random.Random(n))
     rates = []
@@ -122,6 +136,8 @@ def throughput(n: int, poison_share: float, repeats: int, store: dict | None) ->
             elapsed = time.perf_counter() - started
         if r:  # the first run warms caches (regex compile, boto3 clients, logger formatters)
             rates.append(n / elapsed)
+        if store is not None:
+            _empty(aws, store["queue_url"])
     return statistics.median(rates)
 
 
@@ -205,6 +221,7 @@ def emulator_rates(batches: dict[tuple[int, float], dict], repeats: int, workdir
                 emulator.invoke(event)
                 if r:
                     rates.append(n / (time.perf_counter() - started))
+                _empty(aws, spec.environment["DEAD_LETTER_QUEUE_URL"])
             table = "emulator_records_per_s" + ("_no_poison" if share == 0 else "")
             results.setdefault(table, {})[str(n)] = round(statistics.median(rates))
 
@@ -238,7 +255,7 @@ def main() -> int:
             print(f"{'batch':>7} {'poison':>7} {heading:>28}")
         for n in BATCHES:
             for share, table in ((0.0, "records_per_s_no_poison"), (POISON_SHARE, "records_per_s")):
-                rate = throughput(n, share, args.repeats, store)
+                rate = throughput(n, share, args.repeats, store, aws)
                 results[table][str(n)] = round(rate)
                 if not args.json:
                     print(f"{n:>7} {share:>7.0%} {rate:>28,.0f}")
