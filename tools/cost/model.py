@@ -60,6 +60,12 @@ def alb_lcus(new_connections_per_s: float, active_connections: float, gb_per_hou
                rule_evaluations_per_s / LCU_RULE_EVALUATIONS_PER_S)
 
 
+def alb_rule_evaluations_per_s(requests_per_s: float, rules: int) -> float:
+    """Rule evaluations per second: every request is evaluated against every rule, the first
+    FREE_RULES free (the pricing page's example: 5 requests/s x (60 rules - 10 free) = 250)."""
+    return requests_per_s * max(0, rules - FREE_RULES)
+
+
 def lambda_gb_seconds(requests: float, average_ms: float, memory_mb: int) -> float:
     return requests * average_ms / 1000 * memory_mb / 1024
 
@@ -122,7 +128,7 @@ def estimate(shape: StackShape, prices: PriceTable, figures: Figures, load: Load
     # Load balancer: hours, LCUs (the highest dimension each hour), its public addresses.
     gb_per_hour = load.events_per_s * load.http_bytes_per_event * 3600 / GB
     new_connections = load.events_per_s / load.requests_per_connection
-    rule_evaluations = load.events_per_s * max(0, shape.listener_rules - FREE_RULES)
+    rule_evaluations = alb_rule_evaluations_per_s(load.events_per_s, shape.listener_rules)
     lcus = alb_lcus(new_connections, 0, gb_per_hour, rule_evaluations)
     items += [
         item("ALB hours", shape.load_balancers * HOURS_PER_MONTH, "LB-hours", "alb-hour"),
