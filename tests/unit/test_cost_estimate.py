@@ -11,7 +11,7 @@ import pytest
 from tools.cost.figures import Figures, FiguresError, load_figures
 from tools.cost.graph import LambdaShape, StackShape
 from tools.cost.model import HOURS_PER_MONTH, SECONDS_PER_MONTH, Load, api_tasks, estimate, total
-from tools.cost.prices import PriceTable
+from tools.cost.prices import PRICES_FILE, PriceTable
 from tools.cost.report import Estimate, render
 
 SHAPE = StackShape(
@@ -95,10 +95,29 @@ def test_the_consumer_batches_by_window_or_size():
     assert requests.quantity == pytest.approx(10 * SECONDS_PER_MONTH)  # full batches of 100
 
 
-def test_provisioned_pollers_without_a_rate_are_shown_but_not_added():
+def test_provisioned_pollers_are_whole_epus_of_the_mappings_own():
+    without = Estimate(SHAPE, PRICES, FIGURES, Load(10, 200))
+    for pollers, epus in ((1, 1), (10, 1), (11, 2)):
+        result = Estimate(dataclasses.replace(SHAPE, provisioned_pollers=pollers), PRICES,
+                          FIGURES, Load(10, 200))
+        line = cost(result.items, "Provisioned event pollers")
+        assert line == pytest.approx(epus * HOURS_PER_MONTH * 0.185)
+        assert result.fixed == pytest.approx(without.fixed + line)
+        assert result.per_million == pytest.approx(without.per_million)
+
+
+def test_an_item_without_a_rate_is_shown_but_not_added(tmp_path):
+    # A row whose price was not found (status not-found, blank price) stays out of the total,
+    # and the report says so rather than printing $0.
+    rows = PRICES_FILE.read_text().splitlines(keepends=True)
+    blanked = [line.replace(",0.185,", ",,").replace(",aws-page,", ",not-found,")
+               if line.startswith("us-east-1,lambda-kafka-epu-hour,") else line for line in rows]
+    (tmp_path / "prices.csv").write_text("".join(blanked))
+    without_rate = PriceTable.load(tmp_path / "prices.csv")
     with_pollers = dataclasses.replace(SHAPE, provisioned_pollers=1)
-    result = Estimate(with_pollers, PRICES, FIGURES, Load(10, 200))
-    assert [i.name for i in result.unpriced] == ["Provisioned event pollers (1 minimum)"]
+    result = Estimate(with_pollers, without_rate, FIGURES, Load(10, 200))
+    assert [i.name for i in result.unpriced] == [
+        "Provisioned event pollers (1 minimum, 1 EPU)"]
     assert result.total == pytest.approx(Estimate(SHAPE, PRICES, FIGURES, Load(10, 200)).total)
     assert "Not in the total" in render(result)
 

@@ -34,7 +34,7 @@ def test_the_rates_the_estimate_multiplies_by(tmp_path):
     assert table("us-east-1", "alb-lcu-hour") == 0.008
     assert table("us-east-1", "kms-key-month") == 1.0
     assert table("us-east-1", "ipam-active-ip-hour") == 0.00027
-    assert table("us-east-1", "lambda-provisioned-poller-hour") is None
+    assert table("us-east-1", "lambda-kafka-epu-hour") == 0.185
 
 
 def test_an_unknown_item_or_region_is_refused_by_name():

@@ -33,6 +33,7 @@ from tools.cost.model import (
     alb_lcus,
     alb_rule_evaluations_per_s,
     fargate_hours,
+    kafka_epu_hours,
     lambda_duration_ms,
     lambda_gb_seconds,
 )
@@ -92,6 +93,30 @@ def test_lambda_pricing_page_provisioned_mode_kafka_esm_example_1():
     assert cents(page_requests) == 12.00
     assert round(compute + page_requests + pollers, 1) == 1153.3
     assert cents(invocations * 0.20 / 1e6) == 6.00
+
+
+def test_lambda_pricing_page_provisioned_mode_kafka_esm_example_3():
+    # Ten Kafka ESMs in one poller group: "1M invocations per day with 0.2 seconds average
+    # duration" each; "Monthly compute charges = 60,000,000 * $0.0000166667 = $1,000";
+    # "300M requests * $0.20 = $60.00"; "Total events pollers per hour = 1 event poller * 10
+    # ESMs = 10 event pollers"; "EPU used = 10 event pollers used / 10 event pollers supported
+    # per EPU = 1 EPU"; "1 EPU * 720 hours per month = 720 EPU-hours"; "720 EPU-hours * $0.185 =
+    # $133.2"; "Total charges = $1,000 + $60 + $133.2 = $1,193.2 per month for 10 ESMs";
+    # "$1,193.2 / 10 = $119.3 per month per ESM". (This example counts a 720-hour month and
+    # bills no free tier.)
+    gb_seconds = 10 * lambda_gb_seconds(1_000_000 * 30, 200, 1024)
+    compute = gb_seconds * 0.0000166667
+    requests = 1_000_000 * 30 * 10 * 0.20 / 1e6
+    epu_hours = kafka_epu_hours(1, mappings=10, hours=720, grouped=True)
+    assert (gb_seconds, epu_hours) == (60_000_000, 720)
+    assert (round(compute), cents(requests), cents(epu_hours * 0.185)) == (1000, 60.00, 133.20)
+    assert round(compute + requests + epu_hours * 0.185, 1) == 1193.2
+    assert round((compute + requests + epu_hours * 0.185) / 10, 1) == 119.3
+    # The stack's one mapping is in no poller group: its one minimum poller holds a whole EPU
+    # of its own, the cost the grouping above shares ten ways.
+    assert kafka_epu_hours(1, hours=720) == 720
+    assert kafka_epu_hours(1, mappings=10, hours=720) == 7200
+    assert kafka_epu_hours(11, hours=720) == 1440
 
 
 def test_lambda_aws_news_blog_1ms_billing_example():

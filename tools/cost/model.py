@@ -27,6 +27,13 @@ LCU_ACTIVE_CONNECTIONS = 3000
 LCU_GB_PER_HOUR = 1
 LCU_RULE_EVALUATIONS_PER_S = 1000
 FREE_RULES = 10
+# Provisioned mode for a Kafka event source mapping is billed in Event Poller Units: "EPU-hours
+# price is $0.185/hour and supports 10 event pollers per EPU" (Lambda pricing page, Example 3).
+# A mapping outside a poller group has capacity of its own ("PollerGroupName ... group multiple
+# ESMs ... to share Event Poller Unit (EPU) capacity", Lambda API reference,
+# ProvisionedPollerConfig), so its minimum pollers take whole EPUs: the estimate's floor, before
+# any autoscaling above the minimum.
+KAFKA_POLLERS_PER_EPU = 10
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,16 @@ def alb_rule_evaluations_per_s(requests_per_s: float, rules: int) -> float:
     """Rule evaluations per second: every request is evaluated against every rule, the first
     FREE_RULES free (the pricing page's example: 5 requests/s x (60 rules - 10 free) = 250)."""
     return requests_per_s * max(0, rules - FREE_RULES)
+
+
+def kafka_epu_hours(minimum_pollers: int, mappings: int = 1, hours: float = HOURS_PER_MONTH,
+                    grouped: bool = False) -> float:
+    """EPU-hours of Kafka mappings held at their minimum pollers: pooled in one poller group
+    (`grouped`, the page's Example 3: 1 poller x 10 ESMs / 10 per EPU = 1 EPU), or each mapping on
+    whole EPUs of its own."""
+    if grouped:
+        return math.ceil(minimum_pollers * mappings / KAFKA_POLLERS_PER_EPU) * hours
+    return mappings * math.ceil(minimum_pollers / KAFKA_POLLERS_PER_EPU) * hours
 
 
 def lambda_gb_seconds(requests: float, average_ms: float, memory_mb: int) -> float:
@@ -202,9 +219,10 @@ def estimate(shape: StackShape, prices: PriceTable, figures: Figures, load: Load
                                          shape.provisioner.memory_mb), "GB-seconds",
                        f"lambda-{_arch(shape.provisioner.architecture)}-gb-second")]
     if shape.provisioned_pollers:
-        items += [item(f"Provisioned event pollers ({shape.provisioned_pollers} minimum)",
-                       shape.provisioned_pollers * HOURS_PER_MONTH, "poller-hours",
-                       "lambda-provisioned-poller-hour")]
+        epu_hours = kafka_epu_hours(shape.provisioned_pollers)
+        items += [item(f"Provisioned event pollers ({shape.provisioned_pollers} minimum, "
+                       f"{epu_hours / HOURS_PER_MONTH:g} EPU)", epu_hours, "EPU-hours",
+                       "lambda-kafka-epu-hour")]
 
     # Queues (dead letters only: nothing when every batch succeeds), keys, CloudWatch, IPAM.
     api_days = shape.log_retention_days.get("api", 0)
