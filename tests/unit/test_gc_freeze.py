@@ -5,8 +5,6 @@ import gc
 import importlib
 import sys
 
-from tests.fixtures import gc_freeze
-
 
 def test_the_session_froze_what_collection_imported():
     # Even collecting this file alone imports pytest, pulumi and the harness (the fixtures'
@@ -18,7 +16,7 @@ def _scanned(obj: object) -> bool:
     return any(o is obj for o in gc.get_objects())
 
 
-def test_a_module_a_test_imports_is_frozen_once_the_test_is_done(tmp_path, monkeypatch):
+def test_a_module_imported_mid_test_is_frozen_by_the_next_full_collection(tmp_path, monkeypatch):
     # As pulumi_aws loads a service's modules when a mocked run first touches it.
     (tmp_path / "imported_by_a_test.py").write_text("TABLE = {'rows': [[1], [2]]}\n")
     monkeypatch.syspath_prepend(tmp_path)
@@ -26,20 +24,20 @@ def test_a_module_a_test_imports_is_frozen_once_the_test_is_done(tmp_path, monke
         module = importlib.import_module("imported_by_a_test")
         assert _scanned(module.TABLE)
 
-        gc_freeze.pytest_runtest_logfinish("a test", ("", 0, ""))
+        gc.collect()
 
         assert not _scanned(module.TABLE)
     finally:
         sys.modules.pop("imported_by_a_test", None)
 
 
-def test_a_test_that_imported_nothing_freezes_nothing():
-    # Its garbage cycles stay collectable: nothing is frozen between tests that import nothing.
-    gc_freeze.pytest_runtest_logfinish("a test", ("", 0, ""))
+def test_a_full_collection_after_no_import_freezes_nothing():
+    # Cycles that die later stay collectable: nothing is frozen while no module is imported.
+    gc.collect()
     cycle: list = []
     cycle.append(cycle)
     frozen = gc.get_freeze_count()
 
-    gc_freeze.pytest_runtest_logfinish("a test", ("", 0, ""))
+    gc.collect()
 
     assert gc.get_freeze_count() == frozen and _scanned(cycle)
