@@ -30,6 +30,7 @@ from testing.replacements import (
     replaced,
     unique_value_conflicts,
 )
+from testing.run_cache import cached_main
 from tests.fixtures.docs import flat, page
 
 # Where a replacement is documented: the guide to changing settings, or the settings table.
@@ -162,7 +163,7 @@ CHANGES = _changes()
 
 @functools.cache
 def _before() -> PulumiRun:
-    return run_main(stack_config("dev"))
+    return cached_main(stack_config("dev"))
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ class Change:
 
 @functools.cache
 def _change(key: str) -> Change:
-    before, after = _before(), run_main({**stack_config("dev"), **CHANGES[key]})
+    before, after = _before(), cached_main({**stack_config("dev"), **CHANGES[key]})
     replacements = replaced(before, after)
     return Change(frozenset(r.type for r in after.resources if r.custom), tuple(replacements),
                   tuple(unique_value_conflicts(before, after, replacements)),
@@ -205,6 +206,7 @@ def test_the_table_covers_every_type_the_program_registers():
 
 
 def test_an_unchanged_stack_replaces_nothing():
+    # Two independent runs: the second is not the cached one.
     assert replaced(_before(), run_main(stack_config("dev"))) == []
 
 
