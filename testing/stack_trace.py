@@ -39,7 +39,10 @@ def _file_uri(filename: str) -> str | None:
         return None
 
 
+@functools.cache
 def _stack_frame(filename: str, lineno: int | None) -> source_pb2.StackFrame:
+    # One message per position: StackTrace(frames=...) copies each frame into the trace, so the
+    # cached ones are never shared (~5x faster than building ~60 new frames per registration).
     uri = _file_uri(filename)
     if uri is None or lineno is None:
         return source_pb2.StackFrame()

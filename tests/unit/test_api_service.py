@@ -81,6 +81,11 @@ def run() -> PulumiRun:
 
 
 @pytest.fixture(scope="module")
+def run_default() -> PulumiRun:
+    return deploy()
+
+
+@pytest.fixture(scope="module")
 def run_tls() -> PulumiRun:
     return deploy(certificate_arn=CERT, alb_deletion_protection=True, ecr_force_delete=False)
 
@@ -131,11 +136,10 @@ def test_the_image_is_built_for_arm64_and_pushed_by_digest_without_a_tag(run):
                for token, _ in run.calls)
 
 
-def test_a_pushed_image_is_never_deleted_by_pulumi(options):
-    deploy()
+def test_a_pushed_image_is_never_deleted_by_pulumi(run_default):
     # A running or rolled-back task definition may still name it; the lifecycle policy
     # expires old images instead.
-    assert options["api-image"]["retain_on_delete"] is True
+    assert run_default.named("api-image").options["retain_on_delete"] is True
 
 
 def test_without_a_base_image_the_dockerfile_default_is_kept(run_tls):
@@ -246,9 +250,8 @@ def test_the_service_uses_the_capacity_provider_strategy_not_a_launch_type(run):
     assert service.inputs["taskDefinition"] == run.one(TASK).outputs["arn"]
 
 
-def test_an_up_never_resets_the_task_count_autoscaling_owns(options):
-    deploy()
-    assert options["api-service"]["ignore_changes"] == ["desiredCount"]
+def test_an_up_never_resets_the_task_count_autoscaling_owns(run_default):
+    assert run_default.named("api-service").options["ignore_changes"] == ["desiredCount"]
 
 
 def test_the_service_starts_only_once_its_topic_exists(run):

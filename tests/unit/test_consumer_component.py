@@ -27,6 +27,7 @@ from components.lambda_policies import FUNCTION_ENI_ACTIONS
 from components.network import FARGATE_ENDPOINTS, KAFKA_ENDPOINTS, Network, NetworkArgs
 from components.topic import KafkaTopic, KafkaTopicArgs
 from testing.pulumi_harness import ACCOUNT_ID, BOOTSTRAPPED_POOL_ID, REGION, PulumiRun
+from testing.run_cache import RunCache
 
 CONSUMER = "event-pipeline:consumer:Consumer"
 FUNCTION = "aws:lambda/function:Function"
@@ -83,9 +84,13 @@ def _stack(names: tuple[str, ...] = ("consumer",), **overrides: Any):
     return program
 
 
+# The default stack, run once for the tests that only read it; each gets its own copy.
+_DEFAULT_STACK = RunCache()
+
+
 @pytest.fixture
 def run(run_pulumi) -> PulumiRun:
-    return run_pulumi(_stack())
+    return _DEFAULT_STACK.get("one consumer, default args", lambda: run_pulumi(_stack()))
 
 
 def _consumer_children(run: PulumiRun, name: str = "consumer") -> list:
@@ -188,9 +193,8 @@ def test_mapping_is_created_after_and_destroyed_before_what_it_uses(run):
         assert f"net-consumer-mapping-{endpoint}-ingress" in depends_on
 
 
-def test_immutable_mapping_settings_replace_it_old_one_first(options, run_pulumi):
-    run_pulumi(_stack())
-    mapping = options["consumer-mapping"]
+def test_immutable_mapping_settings_replace_it_old_one_first(run):
+    mapping = run.named("consumer-mapping").options
     assert set(mapping["replace_on_changes"]) == {
         "amazonManagedKafkaEventSourceConfig", "startingPosition", "topics"}
     assert mapping["delete_before_replace"] is True
@@ -465,9 +469,8 @@ def test_cluster_group_reaches_sts_lambda_and_sqs_endpoints(run):
     assert egress_443 == wanted
 
 
-def test_function_group_outlives_lingering_lambda_enis_on_destroy(options, run_pulumi):
-    run_pulumi(_stack())
-    assert options["consumer-sg"]["delete_timeout"] == "45m"
+def test_function_group_outlives_lingering_lambda_enis_on_destroy(run):
+    assert run.named("consumer-sg").options["delete_timeout"] == "45m"
 
 
 # --- Alarms and outputs -----------------------------------------------------------------------

@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import pytest
 
-from testing.pulumi_harness import PROJECT_ROOT, AwsAccount, run_main, run_project, stack_config
+from testing.pulumi_harness import PROJECT_ROOT, AwsAccount, run_project, stack_config
+from testing.run_cache import cached_main
 
 ENI_RELEASE_TIMEOUT = "45m"
 
 
 @pytest.fixture
-def dev(options):
-    run = run_main(stack_config("dev"))
-    return run, options
+def dev():
+    """The dev stack's run and each resource's options (delete_timeout, ...) by logical name."""
+    run = cached_main(stack_config("dev"))
+    return run, {r.name: r.options for r in run.resources}
 
 
 def _urn(run, type_: str, name: str | None = None) -> str:

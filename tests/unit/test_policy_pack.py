@@ -19,11 +19,11 @@ from testing.policy_run import Violation, check
 from testing.pulumi_harness import (
     PROJECT_ROOT,
     AwsAccount,
-    run_main,
     run_program,
     run_project,
     stack_config,
 )
+from testing.run_cache import cached_main
 from tests.fixtures.docs import page, section
 
 BOOTSTRAP = PROJECT_ROOT / "bootstrap" / "ipam"
@@ -33,7 +33,7 @@ POLICY = {p.name: p for p in ALL_POLICIES}
 
 @pytest.fixture(scope="module")
 def stack_violations() -> dict[str, list[Violation]]:
-    runs = {stack: run_main(stack_config(stack), stack=stack) for stack in APP_STACKS}
+    runs = {stack: cached_main(stack_config(stack), stack=stack) for stack in APP_STACKS}
     runs["bootstrap/ipam"] = run_project(BOOTSTRAP, stack_config("account", BOOTSTRAP),
                                          account=AwsAccount(), stack="account")
     return {stack: check(run) for stack, run in runs.items()}

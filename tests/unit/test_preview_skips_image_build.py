@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import yaml
 
-from testing.pulumi_harness import PROJECT_ROOT, run_main, stack_config
+from testing.pulumi_harness import PROJECT_ROOT, stack_config
+from testing.run_cache import cached_main
 
 IMAGE = "docker-build:index:Image"
 
 
 def test_the_api_image_is_not_built_on_preview():
     for stack in ("dev", "prod"):
-        images = run_main(stack_config(stack), stack=stack).of_type(IMAGE)
+        images = cached_main(stack_config(stack), stack=stack).of_type(IMAGE)
         assert images, stack
         assert all(image.inputs.get("buildOnPreview") is False for image in images), stack
 

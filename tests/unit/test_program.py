@@ -16,6 +16,7 @@ from testing.pulumi_harness import (
     run_main,
     stack_config,
 )
+from testing.run_cache import cached_main
 
 MSK = "aws:msk/serverlessCluster:ServerlessCluster"
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
@@ -33,12 +34,12 @@ ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
 
 @pytest.fixture(scope="module")
 def dev() -> PulumiRun:
-    return run_main(stack_config("dev"))
+    return cached_main(stack_config("dev"))
 
 
 @pytest.fixture(scope="module")
 def without_kafka() -> PulumiRun:
-    return run_main({**stack_config("dev"), "kafkaEnabled": False})
+    return cached_main({**stack_config("dev"), "kafkaEnabled": False})
 
 
 def _interface_services(run: PulumiRun) -> set[str]:
@@ -179,7 +180,7 @@ def test_bad_config_stops_before_any_resource_with_one_clear_error(override, exp
 @pytest.mark.parametrize("stack", sorted(p.name.split(".")[1] for p in PROJECT_ROOT.glob(
     "Pulumi.*.yaml")))
 def test_every_stack_file_in_the_repo_is_valid_and_deploys(stack):
-    run = run_main(stack_config(stack))
+    run = cached_main(stack_config(stack))
     assert run.outputs["apiUrl"].startswith(("http://", "https://"))
     azs = int(stack_config(stack).get("event-pipeline:availabilityZoneCount", 2))
     assert len(run.outputs["privateSubnetIds"]) == azs

@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from testing.pulumi_harness import run_main, stack_config
+from testing.pulumi_harness import stack_config
+from testing.run_cache import cached_main
 from tests.fixtures.docs import ROOT, between, page, section
 
 README = page("README.md")
@@ -75,7 +76,7 @@ def _diagram():
 
 @pytest.fixture(scope="module")
 def program():
-    return run_main(stack_config("dev"))
+    return cached_main(stack_config("dev"))
 
 
 def test_every_resource_type_is_drawn_or_deliberately_plumbing(program):

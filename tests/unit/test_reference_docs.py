@@ -20,7 +20,8 @@ import pytest
 import components
 from components.provider import hosted
 from components.reference import PAGES, PAGES_DIR, attribute_docs, outputs, pages
-from testing.pulumi_harness import PulumiRun, run_main, stack_config
+from testing.pulumi_harness import PulumiRun, stack_config
+from testing.run_cache import cached_main
 
 
 def _component_classes() -> list[type]:
@@ -150,7 +151,7 @@ def _types_under(run: PulumiRun, component: str) -> set[str]:
 @pytest.fixture(scope="module")
 def stacks() -> list[PulumiRun]:
     # dev and prod between them take both sides of the optional parts (certificate by domain).
-    return [run_main(stack_config(stack)) for stack in ("dev", "prod")]
+    return [cached_main(stack_config(stack)) for stack in ("dev", "prod")]
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if issubclass(

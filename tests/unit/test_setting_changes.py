@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import typing
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -24,10 +25,12 @@ from testing.replacements import (
     FORCE_NEW,
     SOURCES,
     STATEFUL,
+    Replacement,
     deleted,
     replaced,
     unique_value_conflicts,
 )
+from testing.run_cache import cached_main
 from tests.fixtures.docs import flat, page
 
 # Where a replacement is documented: the guide to changing settings, or the settings table.
@@ -160,12 +163,27 @@ CHANGES = _changes()
 
 @functools.cache
 def _before() -> PulumiRun:
-    return run_main(stack_config("dev"))
+    return cached_main(stack_config("dev"))
+
+
+@dataclass(frozen=True)
+class Change:
+    """What changing one setting does to the dev stack. Kept instead of the after-run: 38 runs'
+    graphs held to the end of the module made every full garbage collection rescan them."""
+
+    types: frozenset[str]  # of the custom resources the after-graph registers
+    replacements: tuple[Replacement, ...]
+    conflicts: tuple[str, ...]  # unique_value_conflicts
+    deletions: tuple[tuple[str, str], ...]  # (type, logical name)
 
 
 @functools.cache
-def _after(key: str) -> PulumiRun:
-    return run_main({**stack_config("dev"), **CHANGES[key]})
+def _change(key: str) -> Change:
+    before, after = _before(), cached_main({**stack_config("dev"), **CHANGES[key]})
+    replacements = replaced(before, after)
+    return Change(frozenset(r.type for r in after.resources if r.custom), tuple(replacements),
+                  tuple(unique_value_conflicts(before, after, replacements)),
+                  tuple(deleted(before, after)))
 
 
 def test_every_setting_is_exercised_or_listed_with_a_reason():
@@ -181,13 +199,14 @@ def test_every_setting_is_exercised_or_listed_with_a_reason():
 def test_the_table_covers_every_type_the_program_registers():
     types = {r.type for r in _before().resources if r.custom}
     for key in CHANGES:
-        types |= {r.type for r in _after(key).resources if r.custom}
+        types |= _change(key).types
     assert not types - FORCE_NEW.keys()
     assert STATEFUL <= FORCE_NEW.keys()
     assert all(SOURCES[t] for t in FORCE_NEW)
 
 
 def test_an_unchanged_stack_replaces_nothing():
+    # Two independent runs: the second is not the cached one.
     assert replaced(_before(), run_main(stack_config("dev"))) == []
 
 
@@ -206,12 +225,11 @@ def _findings() -> dict[tuple[str, str], str]:
     """Every undocumented stateful replacement and unique-value conflict, over all changes."""
     found = {}
     for key in CHANGES:
-        before, after = _before(), _after(key)
-        replacements = replaced(before, after)
-        for kind, name, inputs in replacements:
+        change = _change(key)
+        for kind, name, inputs in change.replacements:
             if kind in STATEFUL and (key, name) not in DOCUMENTED_REPLACEMENTS:
                 found[(key, name)] = f"{kind} replaced ({', '.join(inputs)})"
-        for conflict in unique_value_conflicts(before, after, replacements):
+        for conflict in change.conflicts:
             found[(key, f"{conflict.split(':')[0]} takes a held value")] = conflict
     return found
 
@@ -230,8 +248,7 @@ def test_no_setting_replaces_state_or_takes_a_held_value_unless_its_description_
 
 @pytest.mark.parametrize("key", sorted(CHANGES))
 def test_a_replaced_cluster_provisions_its_topic_again(key):
-    replacements = {(kind, name): inputs for kind, name, inputs in replaced(_before(),
-                                                                            _after(key))}
+    replacements = {(kind, name): inputs for kind, name, inputs in _change(key).replacements}
     cluster = [inputs for (kind, _), inputs in replacements.items() if kind == MSK]
     if not cluster:
         return  # nothing to provision again for this change
@@ -242,12 +259,12 @@ def test_a_replaced_cluster_provisions_its_topic_again(key):
 
 def test_documented_replacements_happen():
     for (key, name), _sentence in DOCUMENTED_REPLACEMENTS.items():
-        names = {n for _, n, _ in replaced(_before(), _after(key))}
+        names = {n for _, n, _ in _change(key).replacements}
         assert name in names, (key, name)
 
 
 def test_stateful_deletions_are_the_documented_ones():
-    found = {key: sorted(n for t, n in deleted(_before(), _after(key)) if t in STATEFUL)
+    found = {key: sorted(n for t, n in _change(key).deletions if t in STATEFUL)
              for key in CHANGES}
     found = {key: names for key, names in found.items() if names}
     for key, names in found.items():
@@ -258,7 +275,6 @@ def test_stateful_deletions_are_the_documented_ones():
 def test_a_new_image_count_replaces_the_lifecycle_policy_alone():
     # aws_ecr_lifecycle_policy has no Update: a new policy document is a replacement, which
     # pulumi-aws runs delete-first (testing/replacements.py cites both). Nothing else moves.
-    found = [(kind, name, inputs) for kind, name, inputs in replaced(_before(),
-                                                                      _after("ecrKeepImages"))]
+    found = [tuple(r) for r in _change("ecrKeepImages").replacements]
     assert found == [("aws:ecr/lifecyclePolicy:LifecyclePolicy", "api-repo-lifecycle",
                       ("policy",))]

@@ -17,6 +17,7 @@ import pytest
 
 from components.network import subnet_cidr
 from testing.pulumi_harness import AwsMocks, PulumiRun, RecordedResource, run_main, stack_config
+from testing.run_cache import cached_main
 
 SUBNET = "aws:ec2/subnet:Subnet"
 MSK = "aws:msk/serverlessCluster:ServerlessCluster"
@@ -32,7 +33,8 @@ STATEFUL = {MSK, QUEUE, BUCKET, KEY}
 
 
 def deploy(stack: str = "dev", **overrides: Any) -> PulumiRun:
-    return run_main({**stack_config(stack), **overrides})
+    """The program with a stack file's config and `overrides`, on a fresh account."""
+    return cached_main({**stack_config(stack), **overrides})
 
 
 def _subnets(run: PulumiRun) -> dict[str, ipaddress.IPv4Network]:
@@ -139,7 +141,7 @@ def _replaced_cluster() -> AwsMocks:
 
 
 def test_a_replaced_cluster_runs_the_topic_provisioning_again():
-    before = run_main(stack_config("dev"))
+    before = deploy()
     after = run_main(stack_config("dev"), mocks=_replaced_cluster())
     cluster_before, cluster_after = (run.one(MSK).outputs["arn"] for run in (before, after))
     assert cluster_before != cluster_after
@@ -233,7 +235,8 @@ def _changed(old: RecordedResource, new: RecordedResource) -> set[str]:
 
 
 def test_retaining_data_in_a_running_stack_changes_options_not_resources():
-    before, again, after = deploy(), deploy(), deploy(retainData=True)
+    # `again` is a second, independent run of the unchanged stack: what differs from run to run.
+    before, again, after = deploy(), run_main(stack_config("dev")), deploy(retainData=True)
     old, same, new = ({r.name: r for r in run.resources if r.type in STATEFUL}
                       for run in (before, again, after))
     assert old.keys() == new.keys()

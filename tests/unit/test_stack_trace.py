@@ -43,3 +43,31 @@ def test_a_file_without_an_absolute_path_has_no_position():
     assert stack_trace._stack_frame("<frozen runpy>", 3) == stack_trace._stack_frame("", 3)
     assert not stack_trace._stack_frame("<string>", 1).HasField("pc")
     assert stack_trace._stack_frame("/x/y.py", 7).pc.uri == "file:///x/y.py"
+
+
+class _Inner:
+    def __init__(self):
+        self.trace = stack_trace.registration_stack_trace()
+
+
+class _Middle:
+    def __init__(self):
+        self.trace = _Inner().trace
+
+
+class _Resource:  # the third __init__ out: the trace starts at its caller, as for a resource
+    def __init__(self):
+        self.trace = _Middle().trace
+
+
+def _trace():
+    return _Resource().trace
+
+
+def test_changing_one_trace_changes_no_later_one():
+    # Frames are cached per position; a trace must hold copies, never the cached messages.
+    first = _trace()
+    line = first.frames[0].pc.line
+    assert line and first.frames[0].pc.uri.endswith("/test_stack_trace.py")
+    first.frames[0].pc.line = 0
+    assert _trace().frames[0].pc.line == line
