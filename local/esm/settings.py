@@ -104,7 +104,7 @@ class Option:
 
 
 # The deployed mapping's defaults (the stack settings' declarations) and AWS's limits for Kafka
-# event source mappings (settings/limits.py, each with its page): declared once, not here.
+# event source mappings (components/limits.py, each with its page): declared once, not here.
 # `./dev pipeline` does not use these defaults: it takes every value from the stack's mapping.
 _BATCH = limits.MSK_MAPPING_BATCH_SIZE
 _WINDOW = limits.MAPPING_BATCHING_WINDOW_S
