@@ -20,6 +20,7 @@ from pathlib import Path
 import pulumi
 
 from components import limits
+from components.source_trees import class_node, module_tree
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "docs" / "reference"
 
@@ -62,8 +63,7 @@ PAGES = (
 
 def attribute_docs(cls: type) -> dict[str, str]:
     """The string literal under each annotated attribute of `cls` (its field docs)."""
-    tree = ast.parse(inspect.getsource(cls))
-    body = tree.body[0].body  # type: ignore[attr-defined]
+    body = class_node(cls).body
     docs = {}
     for node, following in zip(body, body[1:], strict=False):
         if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
@@ -117,7 +117,7 @@ def created_types(module: object) -> dict[str, type]:
     code calls them (aws.x.Y(...), docker_build.Y(...)). Calls of their argument classes
     (aws.x.YArgs) match the same pattern: only subclasses of pulumi.CustomResource count."""
     found = {}
-    for node in ast.walk(ast.parse(inspect.getsource(module))):  # type: ignore[arg-type]
+    for node in ast.walk(module_tree(inspect.getsourcefile(module))):  # type: ignore[arg-type]
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             text = ast.unparse(node.func)
             if re.fullmatch(r"(aws\.[a-z0-9_]+|docker_build)\.[A-Z][A-Za-z0-9]+", text):

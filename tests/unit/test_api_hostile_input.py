@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import warnings
 
@@ -33,14 +34,28 @@ KEY = "8e03978e-40d5-43e8-bc93-6894a57f9324"
 
 
 def _exchange(raw: bytes | list[bytes], publisher: PublisherDouble | None = None, *,
-              pause_s: float = 0.0, wait_s: float = 2.0, **limits) -> tuple[bytes, bool, float]:
+              pause_s: float = 0.0, wait_s: float = 2.0, responses: int | None = None,
+              **limits) -> tuple[bytes, bool, float]:
     """Send `raw` (or its parts, `pause_s` apart) to a fresh server; return everything it wrote
-    until it closed (or `wait_s` passed), whether it closed, and when (s after connecting)."""
+    until it closed (or `wait_s` passed, or `responses` complete responses came on a connection
+    kept alive), whether it closed, and when (s after connecting)."""
     return asyncio.run(_exchange_async(raw, publisher or PublisherDouble(), pause_s, wait_s,
-                                       limits))
+                                       responses, limits))
 
 
-async def _exchange_async(raw, publisher, pause_s, wait_s, limits):
+def _complete_responses(data: bytes) -> int:
+    """How many whole responses (head and Content-Length body) `data` holds."""
+    count = 0
+    while True:
+        head, blank, rest = data.partition(b"\r\n\r\n")
+        length = re.search(rb"(?im)^content-length:[ \t]*(\d+)", head)
+        if not blank or len(rest) < (int(length.group(1)) if length else 0):
+            return count
+        count += 1
+        data = rest[int(length.group(1)) if length else 0:]
+
+
+async def _exchange_async(raw, publisher, pause_s, wait_s, responses, limits):
     config = uvicorn.Config(app=build_app(publisher), http=GuardedHttpToolsProtocol,
                             lifespan="off", log_config=None, access_log=False,
                             timeout_keep_alive=75)
@@ -61,12 +76,15 @@ async def _exchange_async(raw, publisher, pause_s, wait_s, limits):
     started = loop.time()
     received = bytearray()
     closed_at = None
+    answered = asyncio.Event()
 
     async def read_all():
         nonlocal closed_at
         try:
             while chunk := await reader.read(65536):
                 received.extend(chunk)
+                if responses and _complete_responses(bytes(received)) >= responses:
+                    answered.set()
         except ConnectionError:
             pass
         closed_at = loop.time() - started
@@ -82,10 +100,9 @@ async def _exchange_async(raw, publisher, pause_s, wait_s, limits):
                 await asyncio.sleep(pause_s)
     except ConnectionError:
         pass
-    try:
-        await asyncio.wait_for(asyncio.shield(reading), wait_s)
-    except TimeoutError:
-        pass
+    waiting = asyncio.ensure_future(answered.wait())
+    await asyncio.wait([reading, waiting], timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
     reading.cancel()
     writer.close()
     for protocol in list(state.connections):
@@ -125,7 +142,8 @@ def _head_of_size(size: int) -> bytes:
 
 
 def test_a_head_at_the_byte_limit_is_served_and_one_byte_more_is_431():
-    [(status, _, _)] = _responses(_exchange(_head_of_size(HEAD_LIMIT), wait_s=0.3)[0])
+    [(status, _, _)] = _responses(_exchange(_head_of_size(HEAD_LIMIT), wait_s=0.3,
+                                                responses=1)[0])
     assert status == 200
     data, closed, _ = _exchange(_head_of_size(HEAD_LIMIT + 1))
     [(status, headers, body)] = _responses(data)
@@ -152,7 +170,7 @@ def test_an_endless_head_is_cut_off_with_431_not_buffered(shape):
 
 def test_too_many_header_fields_is_431_even_when_small():
     request = _get("/hello", [(f"x-{i}", "1") for i in range(HEADER_LIMIT - 1)])  # + Host
-    assert _responses(_exchange(request, wait_s=0.3)[0])[0][0] == 200
+    assert _responses(_exchange(request, wait_s=0.3, responses=1)[0])[0][0] == 200
     request = _get("/hello", [(f"x-{i}", "1") for i in range(HEADER_LIMIT)])
     data, closed, _ = _exchange(request)
     assert _responses(data)[0][0] == 431 and closed
@@ -162,7 +180,7 @@ def test_pipelined_requests_are_each_measured_on_their_own():
     """Many small requests in one write exceed the limit together, not one by one: all served."""
     one = _get("/hello")
     count = 3 * HEAD_LIMIT // len(one) + 1
-    data, _, _ = _exchange(one * count, wait_s=1.0)
+    data, _, _ = _exchange(one * count, wait_s=1.0, responses=count)
     assert [status for status, _, _ in _responses(data)] == [200] * count
 
 
@@ -181,7 +199,7 @@ def test_dripping_blank_lines_after_a_response_does_not_hold_the_connection():
 
 def test_a_request_after_a_blank_line_still_has_the_whole_read_timeout():
     data, closed, _ = _exchange([_get("/hello"), b"\r\n", _get("/hello")], pause_s=0.1,
-                                wait_s=0.5)
+                                wait_s=0.5, responses=2)
     assert [status for status, _, _ in _responses(data)] == [200, 200]
 
 
@@ -200,7 +218,8 @@ def test_request_lines_without_http_1_are_refused_and_write_nothing(version, sta
 
 def test_http_1_0_is_still_served():
     publisher = PublisherDouble()
-    data, _, _ = _exchange(_get(version=" HTTP/1.0"), publisher, wait_s=0.3)
+    data, _, _ = _exchange(_get(version=" HTTP/1.0"), publisher, wait_s=0.3,
+                           responses=1)
     assert _responses(data)[0][0] == 200 and len(publisher.records) == 1
 
 
@@ -208,7 +227,8 @@ def test_http_1_0_is_still_served():
 def test_whitespace_around_a_header_value_is_not_part_of_it(value):
     """RFC 9110 5.5: a field value excludes leading and trailing whitespace."""
     publisher = PublisherDouble()
-    data, _, _ = _exchange(_get(headers=[("Idempotency-Key", value)]), publisher, wait_s=0.3)
+    data, _, _ = _exchange(_get(headers=[("Idempotency-Key", value)]), publisher, wait_s=0.3,
+                           responses=1)
     [(status, headers, _)] = _responses(data)
     assert status == 200
     assert headers["x-event-id"] == str(derived_event_id(KEY, "Ada"))
@@ -219,7 +239,7 @@ def test_whitespace_around_a_header_value_is_not_part_of_it(value):
 def test_a_repeated_idempotency_key_is_a_400_problem_and_writes_nothing(copies):
     publisher = PublisherDouble()
     data, _, _ = _exchange(_get(headers=[("Idempotency-Key", c) for c in copies]), publisher,
-                           wait_s=0.3)
+                           wait_s=0.3, responses=1)
     [(status, headers, body)] = _responses(data)
     assert (status, headers["content-type"]) == (400, "application/problem+json")
     assert "Idempotency-Key" in json.loads(body)["detail"]

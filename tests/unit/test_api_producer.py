@@ -25,6 +25,7 @@ class ThreadedProducer:
         self.outcome = outcome
         self.delay_s = delay_s
         self.sent = []
+        self.resolvers: list[threading.Thread] = []
 
     def send(self, topic, value, key, headers):
         self.sent.append((topic, value, key, headers))
@@ -39,8 +40,14 @@ class ThreadedProducer:
             else:
                 future.success(self.outcome)
 
-        threading.Thread(target=resolve, daemon=True).start()
+        self.resolvers.append(threading.Thread(target=resolve, daemon=True))
+        self.resolvers[-1].start()
         return future
+
+    def wait_resolved(self):
+        """Until every send's future has been resolved (its callbacks have run)."""
+        for thread in self.resolvers:
+            thread.join(timeout=5)
 
 
 def _run(producer, timeout_s=2.0):
@@ -113,7 +120,9 @@ def test_late_ack_after_timeout_is_ignored_quietly():
         producer = ThreadedProducer(outcome="ok", delay_s=0.3)
         with pytest.raises(PublishError):
             await send_and_wait(producer, "t", RECORD, 0.05)
-        await asyncio.sleep(0.5)  # the late callback must not raise InvalidStateError
+        # The late callback must not raise InvalidStateError: let it arrive, and the loop run it.
+        await asyncio.to_thread(producer.wait_resolved)
+        await asyncio.sleep(0.01)
 
     asyncio.run(go())
 
@@ -191,7 +200,7 @@ def test_an_ack_after_the_loop_closed_is_dropped_quietly(caplog):
             await send_and_wait(producer, "t", RECORD, 0.01)
 
     asyncio.run(go())  # the loop is closed when the sender thread resolves the future
-    time.sleep(0.5)
+    producer.wait_resolved()
     # kafka-python logs an exception raised by a callback ("Error processing callback").
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 

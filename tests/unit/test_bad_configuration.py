@@ -55,3 +55,19 @@ def test_one_clear_line_and_no_traceback(module, env, variable):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, lines
     assert "configuration error" in lines[0] and variable in lines[0], lines[0]
+
+
+def test_local_esm_refuses_a_bad_configuration_before_loading_pulumi_boto_or_kafka():
+    """Fails fast: the rules are checked before the stack's declarations (pulumi, pydantic) and
+    the MSK IAM token code (botocore, kafka-python) are imported, ~0.7 s a run otherwise."""
+    code = ("import runpy, sys\n"
+            "try:\n"
+            "    runpy.run_module('local.esm', run_name='__main__')\n"
+            "except SystemExit as stop:\n"
+            "    heavy = {'pulumi', 'pydantic', 'botocore.session', 'kafka'}\n"
+            "    print(stop.code, *sorted(heavy & set(sys.modules)))\n")
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={"PATH": os.environ["PATH"], **ESM_OK, "ESM_BATCH_SIZE": "0"})
+    assert "ESM_BATCH_SIZE" in result.stderr
+    assert result.stdout.split() == ["2"], result.stdout

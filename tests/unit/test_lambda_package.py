@@ -1,13 +1,17 @@
-"""build_lambda_archive, for real: pip installs for the Lambda platform into a build directory.
+"""build_lambda_archive: pip installs for the Lambda platform into a build directory.
 
-Most cases install a tiny wheel made here (no network, fast); one installs a compiled wheel from
-the package index to prove the aarch64 build is chosen on any build host.
+Real pip, end to end: a tiny wheel made here (no network), a requirement pip cannot find, and a
+compiled wheel from the package index (the aarch64 build is chosen on any build host). The cache
+cases (skip, rebuild, a failed rebuild) test the builder's bookkeeping, not pip: they watch the
+builds through `recording_pip`, which installs the tiny wheels by unzipping them (~1.2 s of pip
+each saved).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import zipfile
 from pathlib import Path
 
@@ -72,6 +76,33 @@ def project(tmp_path: Path) -> dict[str, Path]:
     }
 
 
+@pytest.fixture
+def recording_pip(monkeypatch) -> list[list[str]]:
+    """Stands in for `_run_pip` (each call's arguments recorded): installs each `name==version`
+    requirement by unzipping its wheel from the --find-links directory into --target, and fails
+    as the real one does (LambdaPackageError) when no such wheel is there."""
+    calls: list[list[str]] = []
+
+    def install(args: list[str]) -> None:
+        calls.append(list(args))
+        option = {name: args[args.index(name) + 1] for name in
+                  ("--target", "--requirement", "--find-links", "--platform")}
+        assert args[0] == "install" and option["--platform"] == "manylinux2014_aarch64"
+        for line in Path(option["--requirement"]).read_text().splitlines():
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            name, version = re.fullmatch(r"\s*([\w.-]+)==([\w.]+)\s*", line).groups()
+            wheel = Path(option["--find-links"]) / f"{name}-{version}-py3-none-any.whl"
+            if not wheel.is_file():
+                raise LambdaPackageError(f"pip could not install the Lambda dependencies "
+                                         f"(stand-in): no wheel for {name}=={version}")
+            with zipfile.ZipFile(wheel) as archive:
+                archive.extractall(option["--target"])
+
+    monkeypatch.setattr(lambda_package, "_run_pip", install)
+    return calls
+
+
 def _build(project: dict[str, Path], **overrides) -> pulumi.FileArchive:
     kwargs = {
         "python_version": "3.13",
@@ -104,8 +135,9 @@ def test_archive_holds_dependencies_and_package_at_its_root(project):
     assert not [p for p in project["build"].iterdir() if p.name.startswith("staging-")]
 
 
-def test_unchanged_inputs_skip_the_build(project, monkeypatch):
+def test_unchanged_inputs_skip_the_build(project, monkeypatch, recording_pip):
     first = _build(project)
+    assert len(recording_pip) == 1
 
     def no_pip(args):
         raise AssertionError(f"pip must not run for unchanged inputs: {args}")
@@ -116,7 +148,7 @@ def test_unchanged_inputs_skip_the_build(project, monkeypatch):
 
 
 @pytest.mark.parametrize("change", ["source", "requirements", "python_version"])
-def test_any_changed_input_rebuilds(project, change):
+def test_any_changed_input_rebuilds(project, change, recording_pip):
     _build(project)
     overrides = {}
     if change == "source":
@@ -129,6 +161,7 @@ def test_any_changed_input_rebuilds(project, change):
 
     root = Path(_build(project, **overrides).path)
 
+    assert len(recording_pip) == 2, "the changed input did not rebuild"
     files = _tree(root)
     if change == "source":
         assert (root / "event_consumer" / "handler.py").read_text() == "X = 2\n"
@@ -149,7 +182,7 @@ def test_a_failed_install_raises_and_keeps_no_half_package(project):
     assert not [p for p in project["build"].iterdir() if p.name.startswith("staging-")]
 
 
-def test_a_failed_rebuild_does_not_leave_a_stale_stamp(project):
+def test_a_failed_rebuild_does_not_leave_a_stale_stamp(project, recording_pip):
     _build(project)
     project["requirements"].write_text("does-not-exist==9.9\n")
     with pytest.raises(LambdaPackageError):

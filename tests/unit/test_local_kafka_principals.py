@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import stat
@@ -72,7 +71,7 @@ def test_the_consumer_role_reads_with_its_group_and_cannot_write():
 
 
 def test_the_default_group_is_the_programs_and_the_local_mappings():
-    esm_default = next(f.default for f in dataclasses.fields(EsmSettings) if f.name == "group_id")
+    esm_default = EsmSettings(bootstrap_servers="127.0.0.1:9", topics=("events",)).group_id
     assert default_consumer_group() == esm_default == "event-consumer"
 
 

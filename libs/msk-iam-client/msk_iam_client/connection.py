@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from msk_iam_client.token_provider import SUPPORTED_SECURITY_PROTOCOLS, client_security_options
+from msk_iam_client.protocols import SUPPORTED_SECURITY_PROTOCOLS
 
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
 
@@ -37,6 +37,10 @@ class KafkaConnection:
 
     def client_options(self) -> dict[str, Any]:
         """kafka-python keyword arguments: the servers and the MSK IAM (or plaintext) security."""
+        # Imported here: reading the environment (connection_from_env) needs none of the token
+        # code's botocore and kafka-python, so a bad setting is reported before they load.
+        from msk_iam_client.token_provider import client_security_options
+
         return {"bootstrap_servers": list(self.bootstrap_servers),
                 **client_security_options(self.security_protocol, self.region, self.ca_file)}
 

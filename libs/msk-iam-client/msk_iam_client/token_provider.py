@@ -19,7 +19,7 @@ from aws_msk_iam_sasl_signer import MSKAuthTokenProvider as signer
 from botocore.credentials import CredentialProvider, Credentials
 from kafka.net.sasl.oauth import AbstractTokenProvider
 
-SUPPORTED_SECURITY_PROTOCOLS = ("SASL_SSL", "PLAINTEXT")
+from msk_iam_client.protocols import SUPPORTED_SECURITY_PROTOCOLS
 
 
 class MissingAwsCredentials(RuntimeError):
