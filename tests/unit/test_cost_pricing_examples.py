@@ -13,7 +13,10 @@ Replayed, each quoted and named where its text was read:
   for SAP workloads on AWS" (Jan 7 2025), transcribed in file id 16688302017; and the Elastic
   Load Balancing pricing page's example, only as third parties restate it (labelled below).
 
-Not found, so not replayed (none invented): MSK Serverless's and PrivateLink's worked examples.
+- Lambda provisioned mode's Example 3 (Kafka ESMs in a poller group: EPUs), same transcript.
+
+Not found, so not replayed (none invented): MSK Serverless's and PrivateLink's worked examples
+(only MSK's cluster-hour line, as a third party restates the page's US East (Ohio) example).
 Searched: the pages corpus (aws.amazon.com/msk|privatelink/pricing, the mirrors
 pvchk.app2one.com/jp/msk/pricing, cubic.app2one.com/de/privatelink/pricing,
 968880.n0h2l.group/privatelink/pricing; English, Japanese, German, Korean and Chinese wordings of
@@ -242,6 +245,15 @@ def test_alb_lcu_is_the_highest_of_the_four_dimensions():
 
 
 # --- PrivateLink (page rules only: no worked example was found) ---------------------------------
+
+def test_msk_serverless_cluster_hours_as_a_third_party_restates_the_pages_example():
+    # Not AWS's own words: AWS's MSK pricing page's examples were in no stored copy. Stacktape's
+    # kafka-cluster reference (GitHub source, search index file id 58635751212): "AWS's US East
+    # (Ohio) pricing example charges about $0.75 per cluster-hour, or $558 for a 31-day month".
+    # The table's rate, by the hour, over a 31-day month:
+    rate = PriceTable.load()("us-east-1", "msk-serverless-cluster-hour")
+    assert cents(rate * 24 * 31) == 558.00
+
 
 @pytest.mark.parametrize(("endpoints", "azs", "expected"), [(6, 2, 87.60), (6, 3, 131.40)])
 def test_privatelink_bills_every_endpoint_in_every_az_every_hour(endpoints, azs, expected):
